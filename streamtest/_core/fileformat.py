@@ -1,0 +1,260 @@
+"""Chunk cassette format v1: JSON Lines, one record per line (see docs/cassette-format.md).
+
+    {"streamtest":1,"recorded_with":"streamtest 0.1.0"}           header, first line
+    {"request":{...},"response":{"status":200,"t":0.08,...}}       an interaction begins
+    {"t":0.081234,"text":"data: {...}\\n\\n"}                       a chunk that is valid UTF-8
+    {"t":0.092001,"b64":"8J+Y"}                                     any other chunk, base64
+    {"end":"completed","chunks":2}                                  it ends: completed/failed/closed
+
+Reading decodes each line into one typed msgspec Struct (fast, and unknown keys are errors) and
+checks the order of records, so a truncated or hand-broken file is reported with its line.
+Writing is atomic: a temporary file in the same folder, fsynced, then renamed over the target.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from .errors import CassetteError
+from .model import Cassette, Chunk, Interaction, Request, Response, StreamError, parse_json
+
+FORMAT_VERSION = 1
+_FIX_RERECORD = (
+    "Restore it from version control, or delete it and record it again "
+    '(record_mode="all" or --streamtest-record-mode=all).'
+)
+
+
+class _RequestRecord(msgspec.Struct, omit_defaults=True, forbid_unknown_fields=True):
+    method: str
+    url: str
+    headers: list[tuple[str, str]] = []
+    json: Any = msgspec.UNSET
+    text: str | None = None
+    b64: bytes | None = None
+
+
+class _ResponseRecord(msgspec.Struct, omit_defaults=True, forbid_unknown_fields=True):
+    status: int
+    t: float = 0.0
+    headers: list[tuple[str, str]] = []
+
+
+class _Line(msgspec.Struct, omit_defaults=True, forbid_unknown_fields=True):
+    """Every record kind shares this one shape, so each line decodes in a single typed pass."""
+
+    streamtest: int | None = None
+    recorded_with: str | None = None
+    request: _RequestRecord | None = None
+    response: _ResponseRecord | None = None
+    t: float | None = None
+    text: str | None = None
+    b64: bytes | None = None
+    end: str | None = None
+    chunks: int | None = None
+    error: StreamError | None = None
+
+
+_decoder = msgspec.json.Decoder(_Line)
+_encoder = msgspec.json.Encoder()
+
+
+def _micro(t: float) -> float:
+    return round(t, 6)
+
+
+def _request_record(request: Request) -> _RequestRecord:
+    record = _RequestRecord(request.method, request.url, [tuple(h) for h in request.headers])
+    parsed = parse_json(request.body)
+    if parsed is not None:
+        record.json = parsed
+    elif request.body:
+        try:
+            record.text = request.body.decode("utf-8")
+        except UnicodeDecodeError:
+            record.b64 = request.body
+    return record
+
+
+def _request_body(record: _RequestRecord) -> bytes:
+    if record.json is not msgspec.UNSET:
+        # The same compact form httpx and the openai/anthropic SDKs send.
+        return json.dumps(record.json, ensure_ascii=False, separators=(",", ":")).encode()
+    if record.text is not None:
+        return record.text.encode("utf-8")
+    return record.b64 or b""
+
+
+def _chunk_line(chunk: Chunk) -> _Line:
+    try:
+        return _Line(t=_micro(chunk.t), text=chunk.data.decode("utf-8"))
+    except UnicodeDecodeError:
+        return _Line(t=_micro(chunk.t), b64=chunk.data)
+
+
+def dumps(cassette: Cassette, *, recorded_with: str) -> bytes:
+    """The cassette encoded as format v1 JSON Lines."""
+    lines = [_Line(streamtest=FORMAT_VERSION, recorded_with=recorded_with)]
+    for interaction in cassette.interactions:
+        response = interaction.response
+        head = _ResponseRecord(response.status, _micro(response.t), [tuple(h) for h in response.headers])
+        lines.append(_Line(request=_request_record(interaction.request), response=head))
+        lines.extend(_chunk_line(chunk) for chunk in response.chunks)
+        lines.append(_Line(end=response.end.value, chunks=len(response.chunks), error=response.error))
+    return b"\n".join(_encoder.encode(line) for line in lines) + b"\n"
+
+
+def save(cassette: Cassette, *, recorded_with: str) -> None:
+    """Write ``cassette`` to its path atomically: readers see the old file or the new one, never half."""
+    data = dumps(cassette, recorded_with=recorded_with)
+    path = cassette.path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def load(path: Path | str) -> Cassette:
+    """Read the cassette at ``path``; raise `CassetteError` naming the line and what is wrong."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise CassetteError(path, f"it cannot be read ({exc.strerror or exc}).") from exc
+    return loads(data, path=path)
+
+
+def loads(data: bytes, *, path: Path) -> Cassette:
+    reader = _Reader(path)
+    lines = data.split(b"\n")
+    if lines and not lines[-1]:
+        lines.pop()
+    if not lines:
+        raise CassetteError(path, "the file is empty.", fix=_FIX_RERECORD)
+    for number, raw in enumerate(lines, start=1):
+        reader.feed(number, _decode(path, number, raw))
+    return reader.finish()
+
+
+def _decode(path: Path, number: int, raw: bytes) -> _Line:
+    try:
+        return _decoder.decode(raw)
+    except msgspec.ValidationError as exc:
+        if number == 1:
+            _check_header_version(path, raw)
+        raise CassetteError(path, f"the record is not of format v1 ({exc}).", line=number,
+                            fix=_FIX_RERECORD) from exc
+    except msgspec.DecodeError as exc:
+        what = "it is empty" if not raw.strip() else f"it is not valid JSON ({exc})"
+        raise CassetteError(path, f"the line cannot be read: {what}.", line=number,
+                            fix=_FIX_RERECORD) from exc
+
+
+def _check_header_version(path: Path, raw: bytes) -> None:
+    """A header from a newer streamtest may carry fields v1 does not know: name the version."""
+    try:
+        header = msgspec.json.decode(raw)
+    except msgspec.DecodeError:
+        return
+    if isinstance(header, dict) and "streamtest" in header:
+        _check_version(path, header["streamtest"])
+
+
+def _check_version(path: Path, version: object) -> None:
+    if version != FORMAT_VERSION:
+        raise CassetteError(
+            path,
+            f"its format version is {version!r}, and this streamtest reads version "
+            f"{FORMAT_VERSION} only.",
+            line=1,
+            fix="Upgrade streamtest to read it, or record the cassette again with this version.",
+        )
+
+
+class _Reader:
+    """Checks the record order while building the interactions."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.interactions: list[Interaction] = []
+        self.request: Request | None = None
+        self.head: _ResponseRecord | None = None
+        self.start_line = 0
+        self.chunks: list[Chunk] = []
+
+    def fail(self, number: int, what: str) -> CassetteError:
+        return CassetteError(self.path, what, line=number, fix=_FIX_RERECORD)
+
+    def feed(self, number: int, line: _Line) -> None:
+        if number == 1:
+            if line.streamtest is None:
+                raise self.fail(1, 'the first line is not a streamtest header ({"streamtest": 1}).')
+            _check_version(self.path, line.streamtest)
+        elif line.streamtest is not None:
+            raise self.fail(number, "a second header line appears in the middle of the file.")
+        elif line.request is not None:
+            self._begin(number, line)
+        elif line.t is not None or line.text is not None or line.b64 is not None:
+            self._chunk(number, line)
+        elif line.end is not None:
+            self._end(number, line)
+        else:
+            raise self.fail(number, "the record is neither an interaction, a chunk nor an end.")
+
+    def _begin(self, number: int, line: _Line) -> None:
+        if self.request is not None:
+            raise self.fail(number, f"a new interaction begins before the one on line "
+                            f"{self.start_line} has its end record.")
+        if line.response is None:
+            raise self.fail(number, "the interaction has a request but no response.")
+        assert line.request is not None
+        self.request = Request(line.request.method, line.request.url,
+                               tuple(line.request.headers), _request_body(line.request))
+        self.head, self.start_line, self.chunks = line.response, number, []
+
+    def _chunk(self, number: int, line: _Line) -> None:
+        if self.request is None:
+            raise self.fail(number, "a chunk appears outside an interaction.")
+        if line.t is None or (line.text is None) == (line.b64 is None):
+            raise self.fail(number, 'a chunk needs "t" and exactly one of "text" or "b64".')
+        data = line.text.encode("utf-8") if line.text is not None else line.b64
+        assert data is not None
+        self.chunks.append(Chunk(line.t, data))
+
+    def _end(self, number: int, line: _Line) -> None:
+        if self.request is None or self.head is None:
+            raise self.fail(number, "an end record appears outside an interaction.")
+        if line.end not in ("completed", "failed", "closed"):
+            raise self.fail(number, f'"end" is {line.end!r}; expected completed, failed or closed.')
+        if line.chunks != len(self.chunks):
+            raise self.fail(number, f"the end record counts {line.chunks} chunks but the "
+                            f"interaction on line {self.start_line} has {len(self.chunks)}.")
+        if (line.end == "failed") != (line.error is not None):
+            raise self.fail(number, 'an "error" belongs exactly to an end that is "failed".')
+        response = Response(self.head.status, tuple(self.head.headers), tuple(self.chunks),
+                            line.error, line.end == "closed", self.head.t)
+        self.interactions.append(Interaction(self.request, response))
+        self.request, self.head = None, None
+
+    def finish(self) -> Cassette:
+        if self.request is not None:
+            raise CassetteError(
+                self.path,
+                f"the file ends inside the interaction that begins on line {self.start_line}, "
+                "which has no end record: it was cut short.",
+                fix=_FIX_RERECORD,
+            )
+        return Cassette(self.path, self.interactions)

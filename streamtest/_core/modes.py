@@ -1,0 +1,41 @@
+"""Record modes: when a cassette is replayed from and when the network is used to record."""
+
+from __future__ import annotations
+
+import os
+from enum import Enum
+
+
+class RecordMode(str, Enum):
+    """``none``: replay only, never the network. ``once``: record when the cassette file does not
+    exist, else behave as ``none``. ``new_episodes``: replay what matches, record the rest.
+    ``all``: record every request again and overwrite the cassette."""
+
+    NONE = "none"
+    ONCE = "once"
+    NEW_EPISODES = "new_episodes"
+    ALL = "all"
+
+    @classmethod
+    def parse(cls, value: RecordMode | str) -> RecordMode:
+        try:
+            return cls(value)
+        except ValueError:
+            choices = ", ".join(mode.value for mode in cls)
+            raise ValueError(f"record_mode {value!r} is not one of: {choices}.") from None
+
+
+def default_record_mode() -> RecordMode:
+    """``once`` on a developer machine, ``none`` when the ``CI`` environment variable is set."""
+    ci = os.environ.get("CI", "").strip().lower()
+    return RecordMode.NONE if ci not in ("", "0", "false", "no") else RecordMode.ONCE
+
+
+class Plan:
+    """What a session may do, given the mode and whether the cassette file existed at start."""
+
+    def __init__(self, mode: RecordMode, *, exists: bool) -> None:
+        self.mode = mode
+        effective = RecordMode.NONE if (mode is RecordMode.ONCE and exists) else mode
+        self.replays = effective is not RecordMode.ALL and exists
+        self.records = effective is not RecordMode.NONE

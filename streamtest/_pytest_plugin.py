@@ -1,0 +1,110 @@
+"""pytest plugin: the ``cassette`` fixture, the ``streamtest`` marker and command-line options.
+
+Precedence of options, highest first: command line (--streamtest-record-mode/--streamtest-timing)
+> the marker's keywords > the ``streamtest_config`` fixture (override it in a conftest.py) >
+built-in defaults (record mode ``once``, or ``none`` when the ``CI`` environment variable is set).
+
+Default cassette path of a test: ``<dir of the test file>/cassettes/<module>/<test name>.jsonl``;
+with the ini option ``streamtest_cassette_dir`` set, ``<rootdir>/<that dir>/<module>/<test
+name>.jsonl``. A marker's ``path`` is taken relative to the test's cassette folder.
+
+Under pytest-xdist every worker writes only the cassettes of the tests it runs, each through a
+private temporary file renamed into place, so workers never see each other's half-written files.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ._core.clock import Timing
+from ._core.model import Cassette
+from ._core.modes import RecordMode
+from ._session import use_cassette
+
+_MARKER_HELP = (
+    "streamtest(path=None, *, record_mode=None, timing='instant', speed=1.0, match_on=..., "
+    "redact=None, allow_playback_repeats=False): replay (or record) the test's HTTP streams "
+    "from a chunk cassette. See https://github.com/streamtest/streamtest#pytest."
+)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("streamtest", "record and replay streaming HTTP in chunk cassettes")
+    group.addoption("--streamtest-record-mode", choices=[m.value for m in RecordMode],
+                    default=None, help="record mode for every cassette (overrides markers).")
+    group.addoption("--streamtest-timing", choices=[t.value for t in Timing], default=None,
+                    help="replay timing for every cassette (overrides markers).")
+    parser.addini("streamtest_cassette_dir", default="",
+                  help="folder (relative to rootdir) holding cassettes; default: a 'cassettes' "
+                       "folder beside each test file.")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", _MARKER_HELP)
+
+
+def _test_name(item: pytest.Item) -> str:
+    parts = [item.name]
+    if item.cls is not None:
+        parts.insert(0, item.cls.__name__)
+    return re.sub(r"[^\w.\-\[\]]", "_", ".".join(parts))
+
+
+def cassette_dir(item: pytest.Item) -> Path:
+    """The folder holding the cassettes of ``item``'s module."""
+    configured = str(item.config.getini("streamtest_cassette_dir"))
+    module = item.path.stem
+    if configured:
+        return Path(item.config.rootpath, configured, module)
+    return item.path.parent / "cassettes" / module
+
+
+@pytest.fixture
+def streamtest_config() -> dict[str, Any]:
+    """Default `use_cassette` options for a test; override this fixture to change them."""
+    return {}
+
+
+def _options(request: pytest.FixtureRequest, config: dict[str, Any]) -> dict[str, Any]:
+    options = dict(config)
+    marker = request.node.get_closest_marker("streamtest")
+    path_arg: Any = None
+    if marker is not None:
+        if len(marker.args) > 1:
+            raise pytest.UsageError("@pytest.mark.streamtest takes at most one positional "
+                                    "argument, the cassette path; pass the rest by keyword.")
+        path_arg = marker.args[0] if marker.args else marker.kwargs.get("path")
+        options.update({k: v for k, v in marker.kwargs.items() if k != "path"})
+    for flag, key in (("streamtest_record_mode", "record_mode"), ("streamtest_timing", "timing")):
+        value = request.config.getoption(flag)
+        if value is not None:
+            options[key] = value
+    folder = cassette_dir(request.node)
+    options["path"] = folder / (path_arg or f"{_test_name(request.node)}.jsonl")
+    return options
+
+
+@pytest.fixture
+def cassette(request: pytest.FixtureRequest, streamtest_config: dict[str, Any]
+             ) -> Iterator[Cassette]:
+    """The test's cassette, active for the whole test: its HTTP streams replay or record."""
+    options = _options(request, streamtest_config)
+    path = options.pop("path")
+    try:
+        context = use_cassette(path, **options)
+    except (TypeError, ValueError) as exc:
+        raise pytest.UsageError(f"Bad streamtest options for {request.node.nodeid}: {exc}") from exc
+    with context as loaded:
+        yield loaded
+
+
+@pytest.fixture(autouse=True)
+def _streamtest_marker(request: pytest.FixtureRequest) -> None:
+    """A test with the marker gets its cassette even when it does not ask for the fixture."""
+    if request.node.get_closest_marker("streamtest") is not None:
+        request.getfixturevalue("cassette")

@@ -1,0 +1,172 @@
+"""`use_cassette`: ties a cassette file, a record mode, matching, redaction and a clock to the wire."""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import threading
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import Any, TypeVar
+
+from ._core import fileformat
+from ._core.clock import Clock, Pacer, RealClock, Timing
+from ._core.errors import UnmatchedRequestError
+from ._core.matching import DEFAULT_MATCH_ON, Matcher, NamedMatcher, resolve_matchers
+from ._core.model import Cassette, Interaction, Request
+from ._core.modes import Plan, RecordMode, default_record_mode
+from ._core.recording import Recording
+from ._core.redaction import Redaction, Scrubber
+from ._unmatched import unmatched_message
+from ._version import __version__
+from ._wire import patch
+from ._wire.routing import Replay
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class Session:
+    """One activation of a cassette: routes each live request to replay or recording."""
+
+    def __init__(self, cassette: Cassette, plan: Plan, *, matchers: tuple[NamedMatcher, ...],
+                 scrubber: Scrubber, clock: Clock, timing: Timing, speed: float,
+                 allow_playback_repeats: bool) -> None:
+        self.cassette, self.plan = cassette, plan
+        self.matchers, self.scrubber, self.clock = matchers, scrubber, clock
+        self.timing, self.speed, self.repeats = timing, speed, allow_playback_repeats
+        self.recorded: tuple[Interaction, ...] = tuple(cassette.interactions) if plan.replays else ()
+        self.played: set[int] = set()
+        self.recordings: list[Recording] = []
+        self.misses: list[UnmatchedRequestError] = []
+        self._lock = threading.Lock()
+
+    def _matches(self, live: Request) -> list[int]:
+        return [i for i, it in enumerate(self.recorded)
+                if all(m.match(live, it.request) for m in self.matchers)]
+
+    def route(self, request: Request) -> Replay | Recording:
+        live = self.scrubber.request(request)
+        with self._lock:
+            matches = self._matches(live)
+            fresh = [i for i in matches if i not in self.played]
+            if fresh or (matches and self.repeats):
+                index = fresh[0] if fresh else matches[-1]
+                self.played.add(index)
+                origin = f"{self.cassette.path} (interaction {index})"
+                return Replay(self.recorded[index].response,
+                              Pacer(self.clock, self.timing, self.speed), origin)
+            if self.plan.records:
+                recording = Recording(live, self.clock)
+                self.recordings.append(recording)
+                return recording
+            error = UnmatchedRequestError(unmatched_message(
+                live, self.recorded, self.matchers, played=self.played, path=self.cassette.path,
+                mode=self.plan.mode, exists=self.plan.replays))
+            self.misses.append(error)
+            raise error
+
+    def new_interactions(self) -> list[Interaction]:
+        with self._lock:
+            recordings = [r for r in self.recordings if r.started]
+        out = []
+        for recording in recordings:
+            interaction = recording.interaction()
+            out.append(Interaction(interaction.request,
+                                   self.scrubber.response(interaction.response)))
+        return out
+
+    def finish(self) -> None:
+        """Store what was recorded, atomically; a replay-only session writes nothing."""
+        new = self.new_interactions()
+        if not new:
+            return
+        self.cassette.interactions = [*self.recorded, *new]
+        fileformat.save(self.cassette, recorded_with=f"streamtest {__version__}")
+
+
+class use_cassette:  # noqa: N801 - used like a function, as vcrpy's use_cassette is
+    """Replay (or record) the HTTP streams of the code inside, from the cassette at ``path``.
+
+    A context manager (``with``/``async with``, yielding the `Cassette`) and a decorator for
+    sync and async functions. See the README for each option.
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        record_mode: RecordMode | str | None = None,
+        timing: Timing | str = Timing.INSTANT,
+        speed: float = 1.0,
+        match_on: Sequence[str | Matcher] = DEFAULT_MATCH_ON,
+        redact: Redaction | None = None,
+        allow_playback_repeats: bool = False,
+        clock: Clock | None = None,
+    ) -> None:
+        self.path = Path(path)
+        self.record_mode = (default_record_mode() if record_mode is None
+                            else RecordMode.parse(record_mode))
+        self.timing = Timing(timing)
+        if speed <= 0:
+            raise ValueError(f"speed must be a positive number, not {speed!r}.")
+        self.speed = speed
+        self.matchers = resolve_matchers(match_on)
+        self.redact = Redaction() if redact is None else redact
+        self.allow_playback_repeats = allow_playback_repeats
+        self.clock = clock or RealClock()
+        self._sessions: list[Session] = []
+
+    def _start(self) -> Cassette:
+        exists = self.path.exists()
+        cassette = fileformat.load(self.path) if exists else Cassette(self.path)
+        session = Session(
+            cassette, Plan(self.record_mode, exists=exists), matchers=self.matchers,
+            scrubber=self.redact.scrubber(), clock=self.clock, timing=self.timing,
+            speed=self.speed, allow_playback_repeats=self.allow_playback_repeats)
+        self._sessions.append(session)
+        patch.activate(session)
+        return cassette
+
+    def _stop(self, exc: BaseException | None) -> None:
+        session = self._sessions.pop()
+        patch.deactivate(session)
+        session.finish()
+        if session.misses and exc not in session.misses:
+            # The miss may have been swallowed or wrapped by the code under test: say it plainly.
+            raise session.misses[0]
+
+    def __enter__(self) -> Cassette:
+        return self._start()
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self._stop(exc)
+
+    async def __aenter__(self) -> Cassette:
+        return self._start()
+
+    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                        tb: TracebackType | None) -> None:
+        self._stop(exc)
+
+    def __call__(self, func: F) -> F:
+        if inspect.iscoroutinefunction(func):
+            @functools.wraps(func)
+            async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
+                async with self:
+                    return await func(*args, **kwargs)
+
+            return async_wrapper  # type: ignore[return-value]
+
+        @functools.wraps(func)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            with self:
+                return func(*args, **kwargs)
+
+        return wrapper  # type: ignore[return-value]
+
+
+def load_cassette(path: str | Path) -> Cassette:
+    """Read a cassette file; a bad one raises `CassetteError` naming the path and the problem."""
+    return fileformat.load(path)

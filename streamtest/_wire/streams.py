@@ -1,0 +1,113 @@
+"""Response streams for one HTTP stack, written once and built for httpx and for httpx2.
+
+httpx and httpx2 check streams with ``isinstance`` against their own ``SyncByteStream`` and
+``AsyncByteStream``, which are different classes, so each stack gets its own subclasses: see
+`StackStreams`. The logic is shared; only the base classes differ.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+from .._core.errors import IncompleteRecordingError
+from .._core.model import StreamError
+from .._core.recording import Recording
+from .routing import Replay
+
+
+def replay_error(module: Any, error: StreamError, request: Any) -> Exception:
+    """The recorded transport error as the same class of ``module`` (httpx or httpx2), falling
+    back to its ``ReadError`` when that name is not a transport error there."""
+    cls = getattr(module, error.type, None)
+    if not (isinstance(cls, type) and issubclass(cls, module.TransportError)):
+        cls = module.ReadError
+    exc: Exception = cls(error.message, request=request)
+    return exc
+
+
+def _incomplete(replay: Replay) -> IncompleteRecordingError:
+    n = len(replay.response.chunks)
+    return IncompleteRecordingError(
+        f"The stream recorded in {replay.origin} was closed by the client after {n} chunk(s), "
+        "so the cassette holds no more, but this replay read past that point. Record it again "
+        "with code that reads the stream to the end (record_mode=\"all\")."
+    )
+
+
+class StackStreams:
+    """The four stream classes of one stack: replay and recording tee, sync and async."""
+
+    def __init__(self, module: Any) -> None:
+        self.module = module
+
+        class ReplayStream(module.SyncByteStream):  # type: ignore[misc]
+            def __init__(self, replay: Replay, request: Any) -> None:
+                self.replay, self.request = replay, request
+
+            def __iter__(self) -> Iterator[bytes]:
+                response, pacer = self.replay.response, self.replay.pacer
+                for chunk in response.chunks:
+                    pacer.wait(chunk.t)
+                    yield chunk.data
+                if response.error is not None:
+                    raise replay_error(module, response.error, self.request)
+                if response.closed:
+                    raise _incomplete(self.replay)
+
+        class AsyncReplayStream(module.AsyncByteStream):  # type: ignore[misc]
+            def __init__(self, replay: Replay, request: Any) -> None:
+                self.replay, self.request = replay, request
+
+            async def __aiter__(self) -> AsyncIterator[bytes]:
+                response, pacer = self.replay.response, self.replay.pacer
+                for chunk in response.chunks:
+                    await pacer.await_(chunk.t)
+                    yield chunk.data
+                if response.error is not None:
+                    raise replay_error(module, response.error, self.request)
+                if response.closed:
+                    raise _incomplete(self.replay)
+
+        class TeeStream(module.SyncByteStream):  # type: ignore[misc]
+            """Hands each chunk to the application the moment it arrives, stamping a copy."""
+
+            def __init__(self, inner: Any, recording: Recording) -> None:
+                self.inner, self.recording = inner, recording
+
+            def __iter__(self) -> Iterator[bytes]:
+                try:
+                    for data in self.inner:
+                        self.recording.chunk(data)
+                        yield data
+                except Exception as exc:
+                    self.recording.fail(exc)
+                    raise
+                self.recording.complete()
+
+            def close(self) -> None:
+                self.recording.close()
+                self.inner.close()
+
+        class AsyncTeeStream(module.AsyncByteStream):  # type: ignore[misc]
+            def __init__(self, inner: Any, recording: Recording) -> None:
+                self.inner, self.recording = inner, recording
+
+            async def __aiter__(self) -> AsyncIterator[bytes]:
+                try:
+                    async for data in self.inner:
+                        self.recording.chunk(data)
+                        yield data
+                except Exception as exc:
+                    self.recording.fail(exc)
+                    raise
+                self.recording.complete()
+
+            async def aclose(self) -> None:
+                self.recording.close()
+                await self.inner.aclose()
+
+        self.ReplayStream = ReplayStream
+        self.AsyncReplayStream = AsyncReplayStream
+        self.TeeStream = TeeStream
+        self.AsyncTeeStream = AsyncTeeStream
