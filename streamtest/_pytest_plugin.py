@@ -35,13 +35,24 @@ _MARKER_HELP = (
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("streamtest", "record and replay streaming HTTP in chunk cassettes")
-    group.addoption("--streamtest-record-mode", choices=[m.value for m in RecordMode],
-                    default=None, help="record mode for every cassette (overrides markers).")
-    group.addoption("--streamtest-timing", choices=[t.value for t in Timing], default=None,
-                    help="replay timing for every cassette (overrides markers).")
-    parser.addini("streamtest_cassette_dir", default="",
-                  help="folder (relative to rootdir) holding cassettes; default: a 'cassettes' "
-                       "folder beside each test file.")
+    group.addoption(
+        "--streamtest-record-mode",
+        choices=[m.value for m in RecordMode],
+        default=None,
+        help="record mode for every cassette (overrides markers).",
+    )
+    group.addoption(
+        "--streamtest-timing",
+        choices=[t.value for t in Timing],
+        default=None,
+        help="replay timing for every cassette (overrides markers).",
+    )
+    parser.addini(
+        "streamtest_cassette_dir",
+        default="",
+        help="folder (relative to rootdir) holding cassettes; default: a 'cassettes' "
+        "folder beside each test file.",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -50,8 +61,9 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def _test_name(item: pytest.Item) -> str:
     parts = [item.name]
-    if item.cls is not None:
-        parts.insert(0, item.cls.__name__)
+    cls = getattr(item, "cls", None)
+    if cls is not None:
+        parts.insert(0, cls.__name__)
     return re.sub(r"[^\w.\-\[\]]", "_", ".".join(parts))
 
 
@@ -62,6 +74,19 @@ def cassette_dir(item: pytest.Item) -> Path:
     if configured:
         return Path(item.config.rootpath, configured, module)
     return item.path.parent / "cassettes" / module
+
+
+_CALL_EXCEPTION = pytest.StashKey[BaseException]()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
+    """Keep the exception the test body raised, for the ``cassette`` fixture's teardown."""
+    try:
+        return (yield)
+    except BaseException as exc:
+        item.stash[_CALL_EXCEPTION] = exc
+        raise
 
 
 @pytest.fixture
@@ -76,8 +101,10 @@ def _options(request: pytest.FixtureRequest, config: dict[str, Any]) -> dict[str
     path_arg: Any = None
     if marker is not None:
         if len(marker.args) > 1:
-            raise pytest.UsageError("@pytest.mark.streamtest takes at most one positional "
-                                    "argument, the cassette path; pass the rest by keyword.")
+            raise pytest.UsageError(
+                "@pytest.mark.streamtest takes at most one positional "
+                "argument, the cassette path; pass the rest by keyword."
+            )
         path_arg = marker.args[0] if marker.args else marker.kwargs.get("path")
         options.update({k: v for k, v in marker.kwargs.items() if k != "path"})
     for flag, key in (("streamtest_record_mode", "record_mode"), ("streamtest_timing", "timing")):
@@ -90,8 +117,9 @@ def _options(request: pytest.FixtureRequest, config: dict[str, Any]) -> dict[str
 
 
 @pytest.fixture
-def cassette(request: pytest.FixtureRequest, streamtest_config: dict[str, Any]
-             ) -> Iterator[Cassette]:
+def cassette(
+    request: pytest.FixtureRequest, streamtest_config: dict[str, Any]
+) -> Iterator[Cassette]:
     """The test's cassette, active for the whole test: its HTTP streams replay or record."""
     options = _options(request, streamtest_config)
     path = options.pop("path")
@@ -99,8 +127,14 @@ def cassette(request: pytest.FixtureRequest, streamtest_config: dict[str, Any]
         context = use_cassette(path, **options)
     except (TypeError, ValueError) as exc:
         raise pytest.UsageError(f"Bad streamtest options for {request.node.nodeid}: {exc}") from exc
-    with context as loaded:
+    loaded = context.__enter__()
+    try:
         yield loaded
+    finally:
+        # pytest does not throw the test's exception into fixtures: hand it to the context
+        # ourselves, so a miss that already failed the test is not reported again at teardown.
+        raised = request.node.stash.get(_CALL_EXCEPTION, None)
+        context.__exit__(type(raised) if raised else None, raised, None)
 
 
 @pytest.fixture(autouse=True)

@@ -1,4 +1,4 @@
-"""`use_cassette`: ties a cassette file, a record mode, matching, redaction and a clock to the wire."""
+"""`use_cassette`: ties a cassette file, record mode, matching, redaction and clock to the wire."""
 
 from __future__ import annotations
 
@@ -29,21 +29,35 @@ F = TypeVar("F", bound=Callable[..., Any])
 class Session:
     """One activation of a cassette: routes each live request to replay or recording."""
 
-    def __init__(self, cassette: Cassette, plan: Plan, *, matchers: tuple[NamedMatcher, ...],
-                 scrubber: Scrubber, clock: Clock, timing: Timing, speed: float,
-                 allow_playback_repeats: bool) -> None:
+    def __init__(
+        self,
+        cassette: Cassette,
+        plan: Plan,
+        *,
+        matchers: tuple[NamedMatcher, ...],
+        scrubber: Scrubber,
+        clock: Clock,
+        timing: Timing,
+        speed: float,
+        allow_playback_repeats: bool,
+    ) -> None:
         self.cassette, self.plan = cassette, plan
         self.matchers, self.scrubber, self.clock = matchers, scrubber, clock
         self.timing, self.speed, self.repeats = timing, speed, allow_playback_repeats
-        self.recorded: tuple[Interaction, ...] = tuple(cassette.interactions) if plan.replays else ()
+        self.recorded: tuple[Interaction, ...] = (
+            tuple(cassette.interactions) if plan.replays else ()
+        )
         self.played: set[int] = set()
         self.recordings: list[Recording] = []
         self.misses: list[UnmatchedRequestError] = []
         self._lock = threading.Lock()
 
     def _matches(self, live: Request) -> list[int]:
-        return [i for i, it in enumerate(self.recorded)
-                if all(m.match(live, it.request) for m in self.matchers)]
+        return [
+            i
+            for i, it in enumerate(self.recorded)
+            if all(m.match(live, it.request) for m in self.matchers)
+        ]
 
     def route(self, request: Request) -> Replay | Recording:
         live = self.scrubber.request(request)
@@ -54,15 +68,26 @@ class Session:
                 index = fresh[0] if fresh else matches[-1]
                 self.played.add(index)
                 origin = f"{self.cassette.path} (interaction {index})"
-                return Replay(self.recorded[index].response,
-                              Pacer(self.clock, self.timing, self.speed), origin)
+                return Replay(
+                    self.recorded[index].response,
+                    Pacer(self.clock, self.timing, self.speed),
+                    origin,
+                )
             if self.plan.records:
                 recording = Recording(live, self.clock)
                 self.recordings.append(recording)
                 return recording
-            error = UnmatchedRequestError(unmatched_message(
-                live, self.recorded, self.matchers, played=self.played, path=self.cassette.path,
-                mode=self.plan.mode, exists=self.plan.replays))
+            error = UnmatchedRequestError(
+                unmatched_message(
+                    live,
+                    self.recorded,
+                    self.matchers,
+                    played=self.played,
+                    path=self.cassette.path,
+                    mode=self.plan.mode,
+                    exists=self.plan.replays,
+                )
+            )
             self.misses.append(error)
             raise error
 
@@ -72,8 +97,9 @@ class Session:
         out = []
         for recording in recordings:
             interaction = recording.interaction()
-            out.append(Interaction(interaction.request,
-                                   self.scrubber.response(interaction.response)))
+            out.append(
+                Interaction(interaction.request, self.scrubber.response(interaction.response))
+            )
         return out
 
     def finish(self) -> None:
@@ -85,7 +111,7 @@ class Session:
         fileformat.save(self.cassette, recorded_with=f"streamtest {__version__}")
 
 
-class use_cassette:  # noqa: N801 - used like a function, as vcrpy's use_cassette is
+class use_cassette:  # named like a function: it is used like vcrpy's use_cassette
     """Replay (or record) the HTTP streams of the code inside, from the cassette at ``path``.
 
     A context manager (``with``/``async with``, yielding the `Cassette`) and a decorator for
@@ -105,8 +131,9 @@ class use_cassette:  # noqa: N801 - used like a function, as vcrpy's use_cassett
         clock: Clock | None = None,
     ) -> None:
         self.path = Path(path)
-        self.record_mode = (default_record_mode() if record_mode is None
-                            else RecordMode.parse(record_mode))
+        self.record_mode = (
+            default_record_mode() if record_mode is None else RecordMode.parse(record_mode)
+        )
         self.timing = Timing(timing)
         if speed <= 0:
             raise ValueError(f"speed must be a positive number, not {speed!r}.")
@@ -121,9 +148,15 @@ class use_cassette:  # noqa: N801 - used like a function, as vcrpy's use_cassett
         exists = self.path.exists()
         cassette = fileformat.load(self.path) if exists else Cassette(self.path)
         session = Session(
-            cassette, Plan(self.record_mode, exists=exists), matchers=self.matchers,
-            scrubber=self.redact.scrubber(), clock=self.clock, timing=self.timing,
-            speed=self.speed, allow_playback_repeats=self.allow_playback_repeats)
+            cassette,
+            Plan(self.record_mode, exists=exists),
+            matchers=self.matchers,
+            scrubber=self.redact.scrubber(),
+            clock=self.clock,
+            timing=self.timing,
+            speed=self.speed,
+            allow_playback_repeats=self.allow_playback_repeats,
+        )
         self._sessions.append(session)
         patch.activate(session)
         return cassette
@@ -139,19 +172,28 @@ class use_cassette:  # noqa: N801 - used like a function, as vcrpy's use_cassett
     def __enter__(self) -> Cassette:
         return self._start()
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         self._stop(exc)
 
     async def __aenter__(self) -> Cassette:
         return self._start()
 
-    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                        tb: TracebackType | None) -> None:
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         self._stop(exc)
 
     def __call__(self, func: F) -> F:
         if inspect.iscoroutinefunction(func):
+
             @functools.wraps(func)
             async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
                 async with self:

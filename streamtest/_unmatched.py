@@ -11,15 +11,22 @@ from ._core.modes import RecordMode
 
 _FIX_MODES = (
     'To record it, run once with record_mode="new_episodes" (pytest: '
-    "--streamtest-record-mode=new_episodes) to add it to the cassette, or \"all\" to record the "
+    '--streamtest-record-mode=new_episodes) to add it to the cassette, or "all" to record the '
     "whole cassette again; if the difference does not matter, leave that field out of match_on "
     "or pass a custom matcher."
 )
 
 
-def unmatched_message(live: Request, recorded: Sequence[Interaction],
-                      matchers: Sequence[NamedMatcher], *, played: set[int], path: Path,
-                      mode: RecordMode, exists: bool) -> str:
+def unmatched_message(
+    live: Request,
+    recorded: Sequence[Interaction],
+    matchers: Sequence[NamedMatcher],
+    *,
+    played: set[int],
+    path: Path,
+    mode: RecordMode,
+    exists: bool,
+) -> str:
     names = ", ".join(m.name for m in matchers)
     lines = [
         f"No recorded interaction in cassette {path} matches the request "
@@ -47,8 +54,10 @@ def unmatched_message(live: Request, recorded: Sequence[Interaction],
     assert best is not None
     index, names_failing = best
     other = recorded[index].request
-    lines.append(f"The closest recorded request is interaction {index}: {other.method} "
-                 f"{other.url}, which differs in {', '.join(names_failing)}:")
+    lines.append(
+        f"The closest recorded request is interaction {index}: {other.method} "
+        f"{other.url}, which differs in {', '.join(names_failing)}:"
+    )
     lines += [f"  - {line}" for line in explain(live, other, names_failing)]
     lines.append(_FIX_MODES)
     return "\n".join(lines)

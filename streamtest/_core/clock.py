@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from enum import Enum
+from enum import StrEnum
 from typing import Protocol
 
 
@@ -31,7 +31,7 @@ class RealClock:
         await asyncio.sleep(seconds)
 
 
-class Timing(str, Enum):
+class Timing(StrEnum):
     """How replay paces chunks: all at once, or at their recorded offsets (divided by ``speed``)."""
 
     INSTANT = "instant"
@@ -42,10 +42,11 @@ class Pacer:
     """Waits until each recorded offset (seconds since the request was sent) is due."""
 
     def __init__(self, clock: Clock, timing: Timing, speed: float) -> None:
-        if speed <= 0:
+        if not speed > 0:  # not `speed <= 0`: NaN would pass that and never sleep
             raise ValueError(f"speed must be a positive number, not {speed!r}.")
         self.clock, self.timing, self.speed = clock, timing, speed
         self.start = clock.now()
+        self.paces = timing is Timing.REALTIME
 
     def _delay(self, t: float) -> float:
         if self.timing is Timing.INSTANT:

@@ -20,7 +20,9 @@ class StreamtestError(Exception):
 class CassetteError(StreamtestError):
     """A cassette file could not be read: names the path, the line when known, and the fix."""
 
-    def __init__(self, path: Path | str, what: str, *, line: int | None = None, fix: str = "") -> None:
+    def __init__(
+        self, path: Path | str, what: str, *, line: int | None = None, fix: str = ""
+    ) -> None:
         self.path = Path(path)
         self.line = line
         self.what = what

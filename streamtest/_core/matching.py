@@ -41,6 +41,17 @@ def _body(request: Request) -> Any:
     return request.body if parsed is None else parsed
 
 
+def _canonical(value: Any) -> Any:
+    """A JSON value that compares as JSON does: Python has ``True == 1``, JSON has not."""
+    if isinstance(value, bool):
+        return (bool, value)
+    if isinstance(value, dict):
+        return {key: _canonical(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_canonical(item) for item in value]
+    return value
+
+
 def _field(name: str) -> Matcher:
     def match(live: Request, recorded: Request) -> bool:
         return bool(getattr(_url(live), name) == getattr(_url(recorded), name))
@@ -57,7 +68,7 @@ BUILTIN_MATCHERS: dict[str, Matcher] = {
     "method": lambda live, rec: live.method.upper() == rec.method.upper(),
     "url": lambda live, rec: _url(live) == _url(rec),
     **{name: _field(name) for name in ("scheme", "host", "port", "path", "query")},
-    "body": lambda live, rec: bool(_body(live) == _body(rec)),
+    "body": lambda live, rec: bool(_canonical(_body(live)) == _canonical(_body(rec))),
     "headers": lambda live, rec: _headers(live) == _headers(rec),
 }
 DEFAULT_MATCH_ON = ("method", "url", "body")
@@ -70,7 +81,7 @@ class NamedMatcher:
 
 
 def resolve_matchers(match_on: Sequence[str | Matcher]) -> tuple[NamedMatcher, ...]:
-    """Turn names and callables into matchers; an unknown name is a ValueError naming the choices."""
+    """Turn names and callables into matchers; an unknown name is a ValueError."""
     resolved = []
     for item in match_on:
         if isinstance(item, str):
@@ -147,8 +158,11 @@ def _diff(live: Any, recorded: Any, path: str = "") -> list[tuple[str, str]]:
                 out += _diff(live[key], recorded[key], sub)
         return out
     if isinstance(live, list) and isinstance(recorded, list) and len(live) == len(recorded):
-        return [d for i, (a, b) in enumerate(zip(live, recorded, strict=True))
-                for d in _diff(a, b, f"{path}[{i}]")]
-    if live == recorded:
+        return [
+            d
+            for i, (a, b) in enumerate(zip(live, recorded, strict=True))
+            for d in _diff(a, b, f"{path}[{i}]")
+        ]
+    if _canonical(live) == _canonical(recorded):
         return []
     return [(path, f"live {_short(live)} != recorded {_short(recorded)}")]

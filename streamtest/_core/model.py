@@ -1,4 +1,4 @@
-"""The cassette model: immutable values for what went over the wire, and the `Cassette` holding them.
+"""The cassette model: immutable values for what went over the wire, and the `Cassette`.
 
 Values are frozen msgspec Structs: as safe as frozen dataclasses and fast enough to build 100,000
 chunks per load (see ``docs/cassette-format.md`` for the measurements).
@@ -7,7 +7,7 @@ chunks per load (see ``docs/cassette-format.md`` for the measurements).
 from __future__ import annotations
 
 import json
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -56,7 +56,7 @@ class StreamError(msgspec.Struct, frozen=True):
     message: str
 
 
-class End(str, Enum):
+class End(StrEnum):
     """How a response stream ended."""
 
     COMPLETED = "completed"

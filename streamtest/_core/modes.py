@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import os
-from enum import Enum
+from enum import StrEnum
 
 
-class RecordMode(str, Enum):
+class RecordMode(StrEnum):
     """``none``: replay only, never the network. ``once``: record when the cassette file does not
     exist, else behave as ``none``. ``new_episodes``: replay what matches, record the rest.
     ``all``: record every request again and overwrite the cassette."""

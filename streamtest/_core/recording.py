@@ -58,6 +58,12 @@ class Recording:
     def interaction(self) -> Interaction:
         """The interaction so far; a stream still open counts as closed by the client."""
         closed = self._closed or not self.ended.is_set()
-        response = Response(self._status, self._headers, tuple(self._chunks), self._error,
-                            closed and self._error is None, self._t_head)
+        response = Response(
+            self._status,
+            self._headers,
+            tuple(self._chunks),
+            self._error,
+            closed and self._error is None,
+            self._t_head,
+        )
         return Interaction(self.request, response)

@@ -28,14 +28,35 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from .model import Chunk, Headers, Request, Response
 
 PLACEHOLDER = "REDACTED"
-SECRET_HEADERS = frozenset({
-    "authorization", "proxy-authorization", "api-key", "x-api-key", "x-goog-api-key",
-    "openai-organization", "openai-project", "cookie", "set-cookie",
-})
-SECRET_QUERY_PARAMS = frozenset({
-    "key", "api_key", "apikey", "api-key", "access_token", "token", "auth", "password",
-    "secret", "client_secret", "signature", "sig",
-})
+SECRET_HEADERS = frozenset(
+    {
+        "authorization",
+        "proxy-authorization",
+        "api-key",
+        "x-api-key",
+        "x-goog-api-key",
+        "openai-organization",
+        "openai-project",
+        "cookie",
+        "set-cookie",
+    }
+)
+SECRET_QUERY_PARAMS = frozenset(
+    {
+        "key",
+        "api_key",
+        "apikey",
+        "api-key",
+        "access_token",
+        "token",
+        "auth",
+        "password",
+        "secret",
+        "client_secret",
+        "signature",
+        "sig",
+    }
+)
 SECRET_ENV_PATTERNS = ("*_API_KEY", "*_TOKEN", "*_SECRET")
 KEY_SHAPES: tuple[tuple[str, str], ...] = (
     ("openai-anthropic", r"(?<![A-Za-z0-9])sk-[A-Za-z0-9_\-]{16,}"),
@@ -62,9 +83,15 @@ class Redaction:
         """No redaction at all; only for cassettes you know hold nothing secret."""
         return cls(frozenset(), frozenset(), (), (), ())
 
-    def adding(self, *, headers: Iterable[str] = (), query_params: Iterable[str] = (),
-               env_patterns: Iterable[str] = (), key_shapes: Iterable[tuple[str, str]] = (),
-               values: Iterable[str] = ()) -> Redaction:
+    def adding(
+        self,
+        *,
+        headers: Iterable[str] = (),
+        query_params: Iterable[str] = (),
+        env_patterns: Iterable[str] = (),
+        key_shapes: Iterable[tuple[str, str]] = (),
+        values: Iterable[str] = (),
+    ) -> Redaction:
         return replace(
             self,
             headers=self.headers | {h.lower() for h in headers},
@@ -74,18 +101,28 @@ class Redaction:
             values=(*self.values, *values),
         )
 
-    def without(self, *, headers: Iterable[str] = (), query_params: Iterable[str] = (),
-                env_patterns: Iterable[str] = (), key_shapes: Iterable[str] = ()) -> Redaction:
+    def without(
+        self,
+        *,
+        headers: Iterable[str] = (),
+        query_params: Iterable[str] = (),
+        env_patterns: Iterable[str] = (),
+        key_shapes: Iterable[str] = (),
+    ) -> Redaction:
         """Turn defaults off by name; naming one that is not there is a ValueError."""
         drop_h, drop_q = {h.lower() for h in headers}, {q.lower() for q in query_params}
         drop_e, drop_k = set(env_patterns), set(key_shapes)
-        for wanted, have, what in ((drop_h, self.headers, "header"),
-                                   (drop_q, self.query_params, "query parameter"),
-                                   (drop_e, set(self.env_patterns), "environment pattern"),
-                                   (drop_k, {n for n, _ in self.key_shapes}, "key shape")):
+        for wanted, have, what in (
+            (drop_h, self.headers, "header"),
+            (drop_q, self.query_params, "query parameter"),
+            (drop_e, set(self.env_patterns), "environment pattern"),
+            (drop_k, {n for n, _ in self.key_shapes}, "key shape"),
+        ):
             if missing := wanted - set(have):
-                raise ValueError(f"Cannot turn off {what} redaction for {sorted(missing)}: "
-                                 f"it is not redacted. Redacted now: {sorted(have)}.")
+                raise ValueError(
+                    f"Cannot turn off {what} redaction for {sorted(missing)}: "
+                    f"it is not redacted. Redacted now: {sorted(have)}."
+                )
         return replace(
             self,
             headers=self.headers - drop_h,
@@ -101,9 +138,12 @@ class Redaction:
 
 
 def _env_secrets(patterns: tuple[str, ...]) -> list[str]:
-    return [value for name, value in os.environ.items()
-            if len(value) >= MIN_ENV_VALUE_LENGTH
-            and any(fnmatchcase(name.upper(), p.upper()) for p in patterns)]
+    return [
+        value
+        for name, value in os.environ.items()
+        if len(value) >= MIN_ENV_VALUE_LENGTH
+        and any(fnmatchcase(name.upper(), p.upper()) for p in patterns)
+    ]
 
 
 class Scrubber:
@@ -111,7 +151,9 @@ class Scrubber:
 
     def __init__(self, rules: Redaction, secrets: list[str]) -> None:
         self.rules = rules
-        alternatives = [re.escape(s.encode()) for s in sorted(set(secrets), key=len, reverse=True)]
+        # An empty secret (a value from an unset variable) would match between every two bytes.
+        literal = sorted({s for s in secrets if s}, key=len, reverse=True)
+        alternatives = [re.escape(s.encode()) for s in literal]
         alternatives += [shape.encode() for _, shape in rules.key_shapes]
         self._pattern = re.compile(b"|".join(alternatives)) if alternatives else None
         self._placeholder = PLACEHOLDER.encode()
@@ -133,14 +175,22 @@ class Scrubber:
         if parts.query and self.rules.query_params:
             pairs = parse_qsl(parts.query, keep_blank_values=True)
             if any(k.lower() in self.rules.query_params for k, _ in pairs):
-                query = urlencode([(k, PLACEHOLDER if k.lower() in self.rules.query_params else v)
-                                   for k, v in pairs])
+                query = urlencode(
+                    [
+                        (k, PLACEHOLDER if k.lower() in self.rules.query_params else v)
+                        for k, v in pairs
+                    ]
+                )
                 parts = parts._replace(query=query)
         return self.text(urlunsplit(parts))
 
     def request(self, request: Request) -> Request:
-        return Request(request.method, self.url(request.url), self.headers(request.headers),
-                       self.bytes(request.body))
+        return Request(
+            request.method,
+            self.url(request.url),
+            self.headers(request.headers),
+            self.bytes(request.body),
+        )
 
     def response(self, response: Response) -> Response:
         encoding = (response.header("content-encoding") or "identity").lower()
@@ -148,8 +198,9 @@ class Scrubber:
         headers = self.headers(response.headers)
         if chunks is not response.chunks:
             headers = _fix_content_length(headers, sum(len(c.data) for c in chunks))
-        return Response(response.status, headers, chunks, response.error, response.closed,
-                        response.t)
+        return Response(
+            response.status, headers, chunks, response.error, response.closed, response.t
+        )
 
     def chunks(self, chunks: tuple[Chunk, ...]) -> tuple[Chunk, ...]:
         """Chunks with secrets replaced, searched across chunk boundaries."""

@@ -29,14 +29,18 @@ _originals: list[tuple[type, str, Any]] = []
 
 
 def _live_request(request: Any) -> Request:
-    return Request(request.method, str(request.url), tuple(request.headers.multi_items()),
-                   request.content)
+    return Request(
+        request.method, str(request.url), tuple(request.headers.multi_items()), request.content
+    )
 
 
 def _replay_response(streams: StackStreams, replay: Replay, request: Any, stream: Any) -> Any:
     response = replay.response
     return streams.module.Response(
-        response.status, headers=list(response.headers), stream=stream, request=request,
+        response.status,
+        headers=list(response.headers),
+        stream=stream,
+        request=request,
         extensions={"http_version": b"HTTP/1.1", "reason_phrase": b""},
     )
 
@@ -90,9 +94,10 @@ def _install() -> None:
         except ImportError:
             continue
         streams = StackStreams(module)
-        for cls, method, wrap in ((module.HTTPTransport, "handle_request", _patched),
-                                  (module.AsyncHTTPTransport, "handle_async_request",
-                                   _patched_async)):
+        for cls, method, wrap in (
+            (module.HTTPTransport, "handle_request", _patched),
+            (module.AsyncHTTPTransport, "handle_async_request", _patched_async),
+        ):
             original = cls.__dict__[method]
             _originals.append((cls, method, original))
             setattr(cls, method, wrap(streams, original))

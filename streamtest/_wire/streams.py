@@ -31,7 +31,7 @@ def _incomplete(replay: Replay) -> IncompleteRecordingError:
     return IncompleteRecordingError(
         f"The stream recorded in {replay.origin} was closed by the client after {n} chunk(s), "
         "so the cassette holds no more, but this replay read past that point. Record it again "
-        "with code that reads the stream to the end (record_mode=\"all\")."
+        'with code that reads the stream to the end (record_mode="all").'
     )
 
 
@@ -47,9 +47,13 @@ class StackStreams:
 
             def __iter__(self) -> Iterator[bytes]:
                 response, pacer = self.replay.response, self.replay.pacer
-                for chunk in response.chunks:
-                    pacer.wait(chunk.t)
-                    yield chunk.data
+                if pacer.paces:
+                    for chunk in response.chunks:
+                        pacer.wait(chunk.t)
+                        yield chunk.data
+                else:
+                    for chunk in response.chunks:
+                        yield chunk.data
                 if response.error is not None:
                     raise replay_error(module, response.error, self.request)
                 if response.closed:
@@ -62,7 +66,8 @@ class StackStreams:
             async def __aiter__(self) -> AsyncIterator[bytes]:
                 response, pacer = self.replay.response, self.replay.pacer
                 for chunk in response.chunks:
-                    await pacer.await_(chunk.t)
+                    if pacer.paces:
+                        await pacer.await_(chunk.t)
                     yield chunk.data
                 if response.error is not None:
                     raise replay_error(module, response.error, self.request)

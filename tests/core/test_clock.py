@@ -1,0 +1,140 @@
+"""Replay pacing: `Pacer` sleeps until each recorded offset, divided by the speed, and only then."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+
+import pytest
+
+from streamtest import Clock, RealClock, Timing
+from streamtest._core.clock import Pacer
+
+
+class FakeClock:
+    """A `Clock` that never sleeps: sleeping advances ``now`` and is written to ``sleeps``."""
+
+    def __init__(self, start: float = 500.0) -> None:
+        self.t = start
+        self.sleeps: list[float] = []
+
+    def now(self) -> float:
+        return self.t
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.t += seconds
+
+    async def asleep(self, seconds: float) -> None:
+        self.sleep(seconds)
+
+
+def test_fake_and_real_clocks_are_clocks() -> None:
+    fake: Clock = FakeClock()
+    real: Clock = RealClock()
+    assert fake.now() == 500.0
+    assert real.now() <= real.now()
+
+
+def test_instant_never_sleeps() -> None:
+    clock = FakeClock()
+    pacer = Pacer(clock, Timing.INSTANT, 1.0)
+
+    for t in (0.1, 0.5, 2.0, 30.0):
+        pacer.wait(t)
+
+    assert clock.sleeps == []
+
+
+def test_realtime_sleeps_until_each_offset() -> None:
+    clock = FakeClock()
+    pacer = Pacer(clock, Timing.REALTIME, 1.0)
+
+    for t in (0.25, 0.5, 0.5, 1.75):
+        pacer.wait(t)
+
+    assert clock.sleeps == pytest.approx([0.25, 0.25, 1.25])
+    assert clock.t == pytest.approx(500.0 + 1.75)
+
+
+def test_offsets_count_from_when_the_pacer_was_made() -> None:
+    clock = FakeClock()
+    pacer = Pacer(clock, Timing.REALTIME, 1.0)
+    clock.t += 0.1  # the app took 0.1 s before asking for the first chunk
+
+    pacer.wait(0.4)
+
+    assert clock.sleeps == pytest.approx([0.3])
+
+
+@pytest.mark.parametrize(
+    ("speed", "sleeps"),
+    [
+        pytest.param(2.0, [0.5, 0.25], id="twice-as-fast"),
+        pytest.param(0.5, [2.0, 1.0], id="half-speed"),
+        pytest.param(math.inf, [], id="infinitely-fast"),
+    ],
+)
+def test_speed_divides_the_waits(speed: float, sleeps: list[float]) -> None:
+    clock = FakeClock()
+    pacer = Pacer(clock, Timing.REALTIME, speed)
+
+    pacer.wait(1.0)
+    pacer.wait(1.5)
+
+    assert clock.sleeps == pytest.approx(sleeps)
+
+
+def test_no_sleep_when_already_late() -> None:
+    clock = FakeClock()
+    pacer = Pacer(clock, Timing.REALTIME, 1.0)
+    clock.t += 2.0  # the consumer was slow
+
+    pacer.wait(0.5)
+    pacer.wait(2.0)
+    pacer.wait(2.5)
+
+    assert clock.sleeps == pytest.approx([0.5])
+
+
+@pytest.mark.parametrize(
+    "speed",
+    [
+        pytest.param(0.0, id="zero"),
+        pytest.param(-1.0, id="negative"),
+        pytest.param(math.nan, id="nan"),
+    ],
+)
+def test_speed_must_be_positive(speed: float) -> None:
+    with pytest.raises(ValueError, match="speed must be a positive number, not "):
+        Pacer(FakeClock(), Timing.REALTIME, speed)
+
+
+def test_async_realtime_sleeps_until_each_offset() -> None:
+    clock = FakeClock()
+
+    async def replay() -> None:
+        pacer = Pacer(clock, Timing.REALTIME, 2.0)
+        for t in (0.2, 0.2, 1.0):
+            await pacer.await_(t)
+
+    asyncio.run(replay())
+
+    assert clock.sleeps == pytest.approx([0.1, 0.4])
+
+
+def test_async_instant_never_sleeps() -> None:
+    clock = FakeClock()
+
+    async def replay() -> None:
+        pacer = Pacer(clock, Timing.INSTANT, 1.0)
+        for t in (0.2, 5.0):
+            await pacer.await_(t)
+
+    asyncio.run(replay())
+
+    assert clock.sleeps == []
+
+
+def test_timing_values() -> None:
+    assert [Timing("instant"), Timing("realtime")] == [Timing.INSTANT, Timing.REALTIME]

@@ -1,0 +1,530 @@
+"""The chunk cassette file format: exact byte round trips, one chunk per line, atomic writes, and
+a precise `CassetteError` for every kind of broken file."""
+
+from __future__ import annotations
+
+import difflib
+import gzip
+import json
+import os
+import struct
+import zlib
+from pathlib import Path
+
+import pytest
+
+import streamtest
+from streamtest import (
+    Cassette,
+    CassetteError,
+    Chunk,
+    End,
+    Interaction,
+    Request,
+    Response,
+    StreamError,
+    StreamtestError,
+)
+from streamtest._core import fileformat
+
+RECORDED_WITH = "streamtest 0.1.0"
+HEADER = '{"streamtest":1,"recorded_with":"streamtest 0.1.0"}'
+BEGIN = '{"request":{"method":"GET","url":"https://example.test/"},"response":{"status":200}}'
+
+CHAT_BODY = {
+    "model": "gpt-4o-mini",
+    "messages": [{"role": "user", "content": "héllo"}],
+    "stream": True,
+}
+SMILE = "😀".encode()  # four bytes: a network read can end after any of them
+
+
+def event_stream_frame(payload: bytes, event_type: str = "chunk") -> bytes:
+    """One AWS event-stream message (the framing Bedrock streams): prelude, CRCs, headers."""
+    name, value = b":event-type", event_type.encode()
+    headers = bytes([len(name)]) + name + b"\x07" + struct.pack(">H", len(value)) + value
+    total = 12 + len(headers) + len(payload) + 4
+    prelude = struct.pack(">II", total, len(headers))
+    message = prelude + struct.pack(">I", zlib.crc32(prelude)) + headers + payload
+    return message + struct.pack(">I", zlib.crc32(message))
+
+
+def sample_interactions() -> list[Interaction]:
+    gzipped = gzip.compress(b'{"candidates":[{"text":"hi"}]}\n' * 20)
+    frame = event_stream_frame(b'{"bytes":"eyJ0eXBlIjoiY29udGVudF9ibG9ja19kZWx0YSJ9"}')
+    chat = Interaction(
+        Request(
+            "POST",
+            "https://api.openai.com/v1/chat/completions",
+            (("Content-Type", "application/json"), ("Authorization", "REDACTED")),
+            json.dumps(CHAT_BODY, ensure_ascii=False, separators=(",", ":")).encode(),
+        ),
+        Response(
+            200,
+            (("content-type", "text/event-stream"), ("x-request-id", "req_1")),
+            (
+                Chunk(0.301, b'data: {"delta":"Hi"}\n\n'),
+                Chunk(0.302, b'data: {"delta":"' + SMILE[:2]),
+                Chunk(0.303, SMILE[2:] + b'"}\n\n'),
+                Chunk(0.404, b"data: [DONE]\n\n"),
+            ),
+            t=0.25,
+        ),
+    )
+    gemini = Interaction(
+        Request("POST", "https://example.test/form", (), b"prompt=hello world&n=1"),
+        Response(
+            200,
+            (("Content-Encoding", "gzip"),),
+            (Chunk(0.5, gzipped[:10]), Chunk(0.6, gzipped[10:])),
+            StreamError("RemoteProtocolError", "peer closed connection without sending body"),
+            t=0.125,
+        ),
+    )
+    bedrock = Interaction(
+        Request("POST", "https://bedrock.test/invoke", (), b"\x00\x01\xfe\xffbinary"),
+        Response(
+            200,
+            (("content-type", "application/vnd.amazon.eventstream"),),
+            (Chunk(1.0, frame), Chunk(1.5, frame[:7])),
+            closed=True,
+        ),
+    )
+    empty = Interaction(Request("GET", "https://example.test/health"), Response(204))
+    return [chat, gemini, bedrock, empty]
+
+
+def write_lines(path: Path, *lines: str) -> Path:
+    path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+    return path
+
+
+def test_save_then_load_gives_back_every_byte(tmp_path: Path) -> None:
+    path = tmp_path / "chat.jsonl"
+    interactions = sample_interactions()
+    fileformat.save(Cassette(path, interactions), recorded_with=RECORDED_WITH)
+
+    loaded = fileformat.load(path)
+
+    assert loaded.path == path
+    assert loaded.interactions == interactions
+    assert [i.response.body for i in loaded.interactions] == [i.response.body for i in interactions]
+    assert [i.response.end for i in loaded.interactions] == [
+        End.COMPLETED,
+        End.FAILED,
+        End.CLOSED,
+        End.COMPLETED,
+    ]
+
+
+def test_file_stores_readable_json_text_and_base64_where_each_fits(tmp_path: Path) -> None:
+    path = tmp_path / "chat.jsonl"
+    fileformat.save(Cassette(path, sample_interactions()), recorded_with=RECORDED_WITH)
+    text = path.read_text(encoding="utf-8")
+    records = [json.loads(line) for line in text.splitlines()]
+
+    assert records[0] == {"streamtest": 1, "recorded_with": RECORDED_WITH}
+    # The JSON request body is a JSON value in the file, readable and diffable, not a string.
+    assert records[1]["request"]["json"] == CHAT_BODY
+    assert '"json":{"model":"gpt-4o-mini","messages":[{"role":"user","content":"héllo"}]' in text
+    chunk_kinds = [("text" if "text" in r else "b64") for r in records[2:6]]
+    assert chunk_kinds == ["text", "b64", "b64", "text"]
+    assert records[2] == {"t": 0.301, "text": 'data: {"delta":"Hi"}\n\n'}
+    assert records[6] == {"end": "completed", "chunks": 4}
+    assert records[7]["request"]["text"] == "prompt=hello world&n=1"
+    assert [("b64" in r) for r in records[8:10]] == [True, True]
+    assert records[10] == {
+        "end": "failed",
+        "chunks": 2,
+        "error": {
+            "type": "RemoteProtocolError",
+            "message": "peer closed connection without sending body",
+        },
+    }
+    assert "b64" in records[11]["request"]
+    assert records[14] == {"end": "closed", "chunks": 2}
+    assert records[15]["request"] == {"method": "GET", "url": "https://example.test/health"}
+    assert records[16] == {"end": "completed", "chunks": 0}
+    assert len(records) == 17
+
+
+def test_a_json_request_body_comes_back_in_the_compact_form_sdks_send(tmp_path: Path) -> None:
+    path = tmp_path / "spaced.jsonl"
+    request = Request("POST", "https://example.test/", (), b'{"a": 1,  "b": ["x", "y"]}')
+    fileformat.save(Cassette(path, [Interaction(request, Response(200))]), recorded_with="t")
+
+    body = fileformat.load(path).interactions[0].request.body
+
+    assert body == b'{"a":1,"b":["x","y"]}'
+
+
+def test_offsets_are_stored_to_the_microsecond(tmp_path: Path) -> None:
+    path = tmp_path / "timing.jsonl"
+    response = Response(200, (), (Chunk(0.1234567891, b"x"),), t=0.0812345678)
+    fileformat.save(
+        Cassette(path, [Interaction(Request("GET", "https://example.test/"), response)]),
+        recorded_with=RECORDED_WITH,
+    )
+    lines = path.read_text(encoding="utf-8").splitlines()
+
+    assert json.loads(lines[1])["response"]["t"] == 0.081235
+    assert lines[2] == '{"t":0.123457,"text":"x"}'
+    loaded = fileformat.load(path).interactions[0].response
+    assert (loaded.t, loaded.chunks[0].t) == (0.081235, 0.123457)
+
+
+@pytest.mark.parametrize(
+    ("response", "end", "error", "closed"),
+    [
+        pytest.param(
+            Response(200, (), (Chunk(0.1, b"a"),)), End.COMPLETED, None, False, id="completed"
+        ),
+        pytest.param(
+            Response(200, (), (Chunk(0.1, b"a"),), StreamError("ReadTimeout", "timed out")),
+            End.FAILED,
+            StreamError("ReadTimeout", "timed out"),
+            False,
+            id="failed",
+        ),
+        pytest.param(
+            Response(200, (), (Chunk(0.1, b"a"),), closed=True), End.CLOSED, None, True, id="closed"
+        ),
+    ],
+)
+def test_how_a_stream_ended_round_trips(
+    tmp_path: Path, response: Response, end: End, error: StreamError | None, closed: bool
+) -> None:
+    path = tmp_path / "end.jsonl"
+    interaction = Interaction(Request("GET", "https://example.test/"), response)
+    fileformat.save(Cassette(path, [interaction]), recorded_with=RECORDED_WITH)
+
+    loaded = fileformat.load(path).interactions[0].response
+
+    assert (loaded.end, loaded.error, loaded.closed) == (end, error, closed)
+
+
+def test_changing_one_chunk_changes_exactly_one_line(tmp_path: Path) -> None:
+    before_path, after_path = tmp_path / "before.jsonl", tmp_path / "after.jsonl"
+    interactions = sample_interactions()
+    chat = interactions[0]
+    chunks = list(chat.response.chunks)
+    chunks[0] = Chunk(chunks[0].t, b'data: {"delta":"Hello"}\n\n')
+    changed = Interaction(
+        chat.request,
+        Response(chat.response.status, chat.response.headers, tuple(chunks), t=chat.response.t),
+    )
+    fileformat.save(Cassette(before_path, interactions), recorded_with=RECORDED_WITH)
+    fileformat.save(Cassette(after_path, [changed, *interactions[1:]]), recorded_with=RECORDED_WITH)
+    before = before_path.read_text(encoding="utf-8").splitlines()
+    after = after_path.read_text(encoding="utf-8").splitlines()
+
+    diff = [
+        line
+        for line in difflib.unified_diff(before, after, lineterm="", n=0)
+        if line[:1] in "+-" and not line.startswith(("+++", "---"))
+    ]
+
+    assert diff == [
+        '-{"t":0.301,"text":"data: {\\"delta\\":\\"Hi\\"}\\n\\n"}',
+        '+{"t":0.301,"text":"data: {\\"delta\\":\\"Hello\\"}\\n\\n"}',
+    ]
+
+
+def test_every_record_is_one_line_even_when_chunks_hold_newlines(tmp_path: Path) -> None:
+    path = tmp_path / "lines.jsonl"
+    fileformat.save(Cassette(path, sample_interactions()), recorded_with=RECORDED_WITH)
+
+    lines = path.read_bytes().split(b"\n")
+
+    chunk_count = sum(len(i.response.chunks) for i in sample_interactions())
+    assert lines[-1] == b""
+    assert len(lines) - 1 == 1 + 2 * len(sample_interactions()) + chunk_count
+
+
+def _fail_fsync(fd: int) -> None:
+    raise OSError(28, "No space left on device")
+
+
+def test_a_failed_write_leaves_the_previous_cassette_untouched(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "chat.jsonl"
+    fileformat.save(Cassette(path, sample_interactions()), recorded_with=RECORDED_WITH)
+    before = path.read_bytes()
+    seen_during_write: list[tuple[list[str], bytes]] = []
+
+    def fsync_then_fail(fd: int) -> None:
+        names = sorted(p.name for p in tmp_path.iterdir())
+        seen_during_write.append((names, path.read_bytes()))
+        _fail_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync_then_fail)
+    with pytest.raises(OSError, match="No space left"):
+        fileformat.save(Cassette(path, sample_interactions()[:1]), recorded_with=RECORDED_WITH)
+
+    # The new bytes went to a temporary file beside the cassette, never into the cassette.
+    [(names_during, target_during)] = seen_during_write
+    assert len(names_during) == 2
+    assert names_during[0].startswith(".chat.jsonl.")
+    assert names_during[0].endswith(".tmp")
+    assert target_during == before
+    # After the failure: the old cassette, byte for byte, and no temporary file left behind.
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["chat.jsonl"]
+
+
+def test_a_failed_first_write_leaves_no_file_at_all(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "new" / "chat.jsonl"
+    monkeypatch.setattr(os, "fsync", _fail_fsync)
+
+    with pytest.raises(OSError, match="No space left"):
+        fileformat.save(Cassette(path, sample_interactions()), recorded_with=RECORDED_WITH)
+
+    assert list(path.parent.iterdir()) == []
+
+
+def test_a_failed_encoding_leaves_the_previous_cassette_untouched(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "chat.jsonl"
+    fileformat.save(Cassette(path, sample_interactions()), recorded_with=RECORDED_WITH)
+    before = path.read_bytes()
+
+    class BrokenEncoder:
+        def encode(self, obj: object) -> bytes:
+            raise TypeError("cannot encode")
+
+    monkeypatch.setattr(fileformat, "_encoder", BrokenEncoder())
+    with pytest.raises(TypeError, match="cannot encode"):
+        fileformat.save(Cassette(path, []), recorded_with=RECORDED_WITH)
+
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["chat.jsonl"]
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX permission bits")
+@pytest.mark.parametrize(
+    "existing", [pytest.param(False, id="new"), pytest.param(True, id="overwrite")]
+)
+def test_a_saved_cassette_gets_the_permissions_of_an_ordinary_file(
+    tmp_path: Path, existing: bool
+) -> None:
+    reference = tmp_path / "reference.txt"
+    reference.write_bytes(b"")  # created by open(): mode 0o666 minus the umask
+    path = tmp_path / "chat.jsonl"
+    if existing:
+        fileformat.save(Cassette(path, []), recorded_with=RECORDED_WITH)
+
+    fileformat.save(Cassette(path, sample_interactions()), recorded_with=RECORDED_WITH)
+
+    assert oct(path.stat().st_mode & 0o777) == oct(reference.stat().st_mode & 0o777)
+
+
+def test_loads_a_hundred_thousand_chunk_lines(tmp_path: Path) -> None:
+    count = 100_000
+    chunk_lines = "".join(
+        f'{{"t":{i / 1000:.6f},"text":"data: {{\\"i\\":{i}}}\\n\\n"}}\n' for i in range(count)
+    )
+    path = tmp_path / "big.jsonl"
+    path.write_text(
+        f'{HEADER}\n{BEGIN}\n{chunk_lines}{{"end":"completed","chunks":{count}}}\n',
+        encoding="utf-8",
+    )
+
+    [interaction] = fileformat.load(path).interactions
+
+    chunks = interaction.response.chunks
+    assert len(chunks) == count
+    assert chunks[0] == Chunk(0.0, b'data: {"i":0}\n\n')
+    assert chunks[-1] == Chunk(99.999, b'data: {"i":99999}\n\n')
+    assert interaction.response.end is End.COMPLETED
+
+
+CHUNK = '{"t":0.1,"text":"data: x\\n\\n"}'
+END_1 = '{"end":"completed","chunks":1}'
+
+
+@pytest.mark.parametrize(
+    ("lines", "line", "fragments"),
+    [
+        pytest.param((), 1, ["the file is empty"], id="empty-file"),
+        pytest.param(
+            (BEGIN, CHUNK, END_1), 1, ["the first line is not a streamtest header"], id="no-header"
+        ),
+        pytest.param(
+            ('{"streamtest":2,"recorded_with":"streamtest 9.0"}', BEGIN, END_1),
+            1,
+            ["format version is 2", "Upgrade streamtest"],
+            id="version-2",
+        ),
+        pytest.param(
+            ('{"streamtest":2,"recorded_with":"streamtest 9.0","compression":"zstd"}',),
+            1,
+            ["format version is 2", "Upgrade streamtest"],
+            id="version-2-with-new-field",
+        ),
+        pytest.param(
+            (HEADER, BEGIN, '{"t":0.1,"text":"data: x}', END_1),
+            3,
+            ["not valid JSON"],
+            id="hand-broken-json",
+        ),
+        pytest.param(
+            (HEADER, BEGIN, '{"t":0.1,"txt":"data: x"}', END_1),
+            3,
+            ["unknown field", "txt"],
+            id="unknown-field",
+        ),
+        pytest.param((HEADER, BEGIN, CHUNK, "", END_1), 4, ["empty"], id="blank-line"),
+        pytest.param((HEADER, BEGIN, CHUNK, "   ", END_1), 4, ["empty"], id="whitespace-line"),
+        pytest.param((HEADER, BEGIN, CHUNK, "\r", END_1), 4, ["empty"], id="crlf-blank-line"),
+        pytest.param(
+            (HEADER, BEGIN, CHUNK + CHUNK, '{"end":"completed","chunks":2}'),
+            3,
+            ["not valid JSON"],
+            id="two-records-on-one-line",
+        ),
+        pytest.param(
+            (HEADER, BEGIN, CHUNK + " " + CHUNK, '{"end":"completed","chunks":2}'),
+            3,
+            ["not valid JSON"],
+            id="two-records-on-one-line-spaced",
+        ),
+        pytest.param(
+            (HEADER, CHUNK, BEGIN, END_1),
+            2,
+            ["a chunk appears outside an interaction"],
+            id="stray-chunk",
+        ),
+        pytest.param(
+            (HEADER, BEGIN, CHUNK, CHUNK),
+            4,
+            ["the file ends inside the interaction that begins on line 2", "cut short"],
+            id="truncated",
+        ),
+        pytest.param(
+            (HEADER, BEGIN, CHUNK, '{"t":0.2,"text":"data'),
+            4,
+            ["not valid JSON"],
+            id="cut-mid-line",
+        ),
+        pytest.param(
+            (HEADER, BEGIN, CHUNK, '{"end":"completed","chunks":2}'),
+            4,
+            ["the end record counts 2 chunks but the interaction on line 2 has 1"],
+            id="deleted-chunk-line",
+        ),
+        pytest.param(
+            (HEADER, BEGIN, CHUNK, '{"end":"failed","chunks":1}'),
+            4,
+            ['an "error" belongs exactly to an end that is "failed"'],
+            id="failed-without-error",
+        ),
+        pytest.param(
+            (HEADER, BEGIN, '{"end":"completed","chunks":0,"error":{"type":"E","message":"m"}}'),
+            3,
+            ['an "error" belongs exactly to an end that is "failed"'],
+            id="completed-with-error",
+        ),
+        pytest.param(
+            (HEADER, BEGIN, '{"end":"aborted","chunks":0}'),
+            3,
+            ["\"end\" is 'aborted'; expected completed, failed or closed"],
+            id="unknown-end",
+        ),
+        pytest.param(
+            (HEADER, BEGIN, BEGIN),
+            3,
+            ["a new interaction begins before the one on line 2 has its end record"],
+            id="missing-end",
+        ),
+        pytest.param(
+            (HEADER, '{"end":"completed","chunks":0}'),
+            2,
+            ["an end record appears outside an interaction"],
+            id="stray-end",
+        ),
+        pytest.param(
+            (HEADER, BEGIN, '{"end":"completed","chunks":0}', HEADER),
+            4,
+            ["a second header line"],
+            id="second-header",
+        ),
+        pytest.param(
+            (HEADER, BEGIN, '{"text":"data: x"}', END_1),
+            3,
+            ['a chunk needs "t" and exactly one of "text" or "b64"'],
+            id="chunk-without-t",
+        ),
+        pytest.param(
+            (HEADER, '{"request":{"method":"GET","url":"https://example.test/"}}'),
+            2,
+            ["the interaction has a request but no response"],
+            id="request-without-response",
+        ),
+    ],
+)
+def test_a_broken_cassette_names_its_path_line_and_problem(
+    tmp_path: Path, lines: tuple[str, ...], line: int, fragments: list[str]
+) -> None:
+    path = write_lines(tmp_path / "broken.jsonl", *lines)
+
+    with pytest.raises(CassetteError) as caught:
+        streamtest.load_cassette(path)
+
+    message = str(caught.value)
+    assert f"Cassette {path}:{line} is invalid: " in message
+    for fragment in fragments:
+        assert fragment in message
+    assert (caught.value.path, caught.value.line) == (path, line)
+
+
+def test_a_cassette_with_crlf_line_endings_loads(tmp_path: Path) -> None:
+    path = tmp_path / "crlf.jsonl"
+    path.write_bytes("\r\n".join([HEADER, BEGIN, CHUNK, END_1, ""]).encode())
+
+    [interaction] = fileformat.load(path).interactions
+
+    assert interaction.response.chunks == (Chunk(0.1, b"data: x\n\n"),)
+
+
+def test_a_cassette_without_a_final_newline_loads(tmp_path: Path) -> None:
+    path = tmp_path / "no-newline.jsonl"
+    path.write_text("\n".join([HEADER, BEGIN, CHUNK, END_1]), encoding="utf-8")
+
+    [interaction] = fileformat.load(path).interactions
+
+    assert interaction.response.end is End.COMPLETED
+
+
+def test_a_broken_cassette_message_says_how_to_fix_it(tmp_path: Path) -> None:
+    path = write_lines(tmp_path / "broken.jsonl", HEADER, BEGIN, CHUNK)
+
+    with pytest.raises(CassetteError, match='record_mode="all"'):
+        streamtest.load_cassette(path)
+
+
+@pytest.mark.parametrize(
+    "make_path",
+    [
+        pytest.param(lambda tmp: tmp / "missing.jsonl", id="missing-file"),
+        pytest.param(lambda tmp: tmp, id="directory"),
+    ],
+)
+def test_an_unreadable_path_is_a_cassette_error(tmp_path: Path, make_path: object) -> None:
+    assert callable(make_path)
+    path = make_path(tmp_path)
+
+    with pytest.raises(CassetteError) as caught:
+        streamtest.load_cassette(path)
+
+    assert str(caught.value).startswith(f"Cassette {path} is invalid: it cannot be read (")
+    assert caught.value.line is None
+    assert isinstance(caught.value.__cause__, OSError)
+
+
+def test_cassette_error_is_a_streamtest_error() -> None:
+    assert issubclass(CassetteError, StreamtestError)
+    assert not issubclass(CassetteError, AssertionError)

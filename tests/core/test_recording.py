@@ -1,0 +1,138 @@
+"""`Recording`: chunks stamped with their offset from the request, and how the stream ended."""
+
+from __future__ import annotations
+
+from streamtest import Chunk, End, Interaction, Request, Response, StreamError
+from streamtest._core.recording import Recording
+
+REQUEST = Request(
+    "POST", "https://api.test/v1/chat", (("content-type", "application/json"),), b"{}"
+)
+HEADERS = (("content-type", "text/event-stream"),)
+
+
+class FakeClock:
+    """A `Clock` that never sleeps: sleeping advances ``now`` and is written to ``sleeps``."""
+
+    def __init__(self, start: float = 100.0) -> None:
+        self.t = start
+        self.sleeps: list[float] = []
+
+    def now(self) -> float:
+        return self.t
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.t += seconds
+
+    async def asleep(self, seconds: float) -> None:
+        self.sleep(seconds)
+
+
+def streamed(clock: FakeClock, *reads: tuple[float, bytes]) -> Recording:
+    """A recording that got its head 0.25 s after the request, then ``reads`` (delay, bytes)."""
+    recording = Recording(REQUEST, clock)
+    clock.t += 0.25
+    recording.head(200, HEADERS)
+    for delay, data in reads:
+        clock.t += delay
+        recording.chunk(data)
+    return recording
+
+
+def test_offsets_come_from_the_clock_and_count_from_the_request() -> None:
+    clock = FakeClock()
+    recording = streamed(clock, (0.5, b"data: a\n\n"), (0.125, bytearray(b"data: b\n\n")))
+    recording.complete()
+
+    response = recording.interaction().response
+
+    assert response.t == 0.25
+    assert response.chunks == (Chunk(0.75, b"data: a\n\n"), Chunk(0.875, b"data: b\n\n"))
+    assert type(response.chunks[1].data) is bytes
+    assert clock.sleeps == []
+
+
+def test_complete_then_close_stays_completed() -> None:
+    recording = streamed(FakeClock(), (0.5, b"x"))
+    recording.complete()
+    recording.close()
+
+    interaction = recording.interaction()
+
+    assert interaction == Interaction(
+        REQUEST, Response(200, HEADERS, (Chunk(0.75, b"x"),), None, False, 0.25)
+    )
+    assert interaction.response.end is End.COMPLETED
+    assert recording.ended.is_set()
+
+
+def test_fail_records_the_error_type_name_and_message() -> None:
+    recording = streamed(FakeClock(), (0.5, b"x"))
+    recording.fail(ConnectionResetError("peer reset the connection"))
+    recording.close()
+
+    response = recording.interaction().response
+
+    assert response.end is End.FAILED
+    assert response.error == StreamError("ConnectionResetError", "peer reset the connection")
+    assert response.closed is False
+
+
+def test_close_before_the_end_is_closed() -> None:
+    recording = streamed(FakeClock(), (0.5, b"x"))
+    recording.close()
+
+    response = recording.interaction().response
+
+    assert (response.end, response.closed, response.error) == (End.CLOSED, True, None)
+    assert recording.ended.is_set()
+
+
+def test_a_stream_still_open_counts_as_closed() -> None:
+    recording = streamed(FakeClock(), (0.5, b"x"))
+
+    assert recording.interaction().response.end is End.CLOSED
+    assert not recording.ended.is_set()
+
+
+def test_calls_after_the_end_are_ignored() -> None:
+    clock = FakeClock()
+    recording = streamed(clock, (0.5, b"kept"))
+    recording.close()
+    clock.t += 1.0
+    recording.chunk(b"after close")
+    recording.fail(RuntimeError("too late"))
+    recording.complete()
+
+    response = recording.interaction().response
+
+    assert response.chunks == (Chunk(0.75, b"kept"),)
+    assert (response.end, response.error) == (End.CLOSED, None)
+
+
+def test_a_failure_then_more_failures_keeps_the_first() -> None:
+    recording = streamed(FakeClock())
+    recording.fail(TimeoutError("read timed out"))
+    recording.fail(ValueError("second"))
+    recording.complete()
+
+    response = recording.interaction().response
+
+    assert response.error == StreamError("TimeoutError", "read timed out")
+    assert response.end is End.FAILED
+
+
+def test_started_only_after_the_head() -> None:
+    clock = FakeClock()
+    recording = Recording(REQUEST, clock)
+
+    assert recording.started is False
+    assert recording.interaction().response.status == 0
+
+    clock.t += 0.1
+    recording.head(404, ())
+
+    assert recording.started is True
+    assert recording.interaction().response.status == 404
+    assert recording.request is REQUEST
