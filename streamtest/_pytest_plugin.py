@@ -8,6 +8,9 @@ Default cassette path of a test: ``<dir of the test file>/cassettes/<module>/<te
 with the ini option ``streamtest_cassette_dir`` set, ``<rootdir>/<that dir>/<module>/<test
 name>.jsonl``. A marker's ``path`` is taken relative to the test's cassette folder.
 
+A request no cassette answers fails the test once, with `UnmatchedRequestError`; a miss the test
+swallowed (or replaced with an exception that hides it) is raised again at teardown.
+
 Under pytest-xdist every worker writes only the cassettes of the tests it runs, each through a
 private temporary file renamed into place, so workers never see each other's half-written files.
 """
@@ -22,6 +25,7 @@ from typing import Any
 import pytest
 
 from ._core.clock import Timing
+from ._core.errors import UnmatchedRequestError
 from ._core.model import Cassette
 from ._core.modes import RecordMode
 from ._session import use_cassette
@@ -76,17 +80,36 @@ def cassette_dir(item: pytest.Item) -> Path:
     return item.path.parent / "cassettes" / module
 
 
-_CALL_EXCEPTION = pytest.StashKey[BaseException]()
+_CALL_EXCEPTION = pytest.StashKey["BaseException | None"]()
 
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
     """Keep the exception the test body raised, for the ``cassette`` fixture's teardown."""
+    item.stash[_CALL_EXCEPTION] = None  # a rerun of the same item starts clean
     try:
         return (yield)
     except BaseException as exc:
         item.stash[_CALL_EXCEPTION] = exc
         raise
+
+
+def _shown_miss(raised: BaseException | None) -> BaseException | None:
+    """The miss in the failure's displayed exception chain (pytest prints it), else ``raised``.
+
+    Handing it to the cassette's exit tells it the miss was already reported; a miss that was
+    swallowed, or replaced ``from None``, is still raised again at teardown.
+    """
+    seen: set[int] = set()
+    current = raised
+    while current is not None and id(current) not in seen:
+        if isinstance(current, UnmatchedRequestError):
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or (
+            None if current.__suppress_context__ else current.__context__
+        )
+    return raised
 
 
 @pytest.fixture
@@ -133,7 +156,7 @@ def cassette(
     finally:
         # pytest does not throw the test's exception into fixtures: hand it to the context
         # ourselves, so a miss that already failed the test is not reported again at teardown.
-        raised = request.node.stash.get(_CALL_EXCEPTION, None)
+        raised = _shown_miss(request.node.stash.get(_CALL_EXCEPTION, None))
         context.__exit__(type(raised) if raised else None, raised, None)
 
 

@@ -135,7 +135,7 @@ class use_cassette:  # named like a function: it is used like vcrpy's use_casset
             default_record_mode() if record_mode is None else RecordMode.parse(record_mode)
         )
         self.timing = Timing(timing)
-        if speed <= 0:
+        if not speed > 0:  # NaN too
             raise ValueError(f"speed must be a positive number, not {speed!r}.")
         self.speed = speed
         self.matchers = resolve_matchers(match_on)

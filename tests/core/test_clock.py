@@ -7,7 +7,7 @@ import math
 
 import pytest
 
-from streamtest import Clock, RealClock, Timing
+from streamtest import Timing
 from streamtest._core.clock import Pacer
 
 
@@ -29,16 +29,9 @@ class FakeClock:
         self.sleep(seconds)
 
 
-def test_fake_and_real_clocks_are_clocks() -> None:
-    fake: Clock = FakeClock()
-    real: Clock = RealClock()
-    assert fake.now() == 500.0
-    assert real.now() <= real.now()
-
-
 def test_instant_never_sleeps() -> None:
     clock = FakeClock()
-    pacer = Pacer(clock, Timing.INSTANT, 1.0)
+    pacer = Pacer(clock, Timing.INSTANT, 1.0)  # FakeClock must satisfy the Clock protocol (mypy)
 
     for t in (0.1, 0.5, 2.0, 30.0):
         pacer.wait(t)

@@ -9,6 +9,7 @@ import json
 import os
 import struct
 import zlib
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -513,8 +514,9 @@ def test_a_broken_cassette_message_says_how_to_fix_it(tmp_path: Path) -> None:
         pytest.param(lambda tmp: tmp, id="directory"),
     ],
 )
-def test_an_unreadable_path_is_a_cassette_error(tmp_path: Path, make_path: object) -> None:
-    assert callable(make_path)
+def test_an_unreadable_path_is_a_cassette_error(
+    tmp_path: Path, make_path: Callable[[Path], Path]
+) -> None:
     path = make_path(tmp_path)
 
     with pytest.raises(CassetteError) as caught:

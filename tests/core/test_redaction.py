@@ -28,10 +28,6 @@ def env_secrets(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     return ENV_SECRETS
 
 
-def test_google_key_shape_has_the_right_length() -> None:
-    assert len(GOOGLE_KEY) == 4 + 35
-
-
 @pytest.mark.parametrize(
     "name",
     [

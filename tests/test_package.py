@@ -1,0 +1,82 @@
+"""The package surface: what `import streamtest` loads, what it exports, and its CLI."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import streamtest
+from streamtest._cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+QUICKSTART = ROOT / "cassettes" / "quickstart-openai-chat.jsonl"
+
+
+def test_import_loads_no_http_stack_sdk_or_test_framework() -> None:
+    heavy = [
+        "httpx",
+        "httpx2",
+        "pytest",
+        "openai",
+        "anthropic",
+        "langchain_core",
+        "langgraph",
+        "streamlit",
+        "vcr",
+        "respx",
+        "syrupy",
+        "yaml",
+    ]
+    code = f"import sys, streamtest; print(','.join(m for m in {heavy!r} if m in sys.modules))"
+    loaded = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert loaded == ""
+
+
+def test_all_is_sorted_and_complete() -> None:
+    # Sorted as ruff's RUF022 keeps it: CONSTANTS, then Classes, then functions.
+    def kind(name: str) -> tuple[int, str]:
+        return (0 if name.isupper() else 1 if name[0].isupper() else 2, name)
+
+    assert streamtest.__all__ == sorted(streamtest.__all__, key=kind)
+    for name in streamtest.__all__:
+        assert hasattr(streamtest, name), name
+    # (names starting with "@" are pytest's assertion rewriting, which covers plugin packages)
+    public = {n for n in vars(streamtest) if not n.startswith(("_", "@"))} - {"annotations"}
+    assert public <= set(streamtest.__all__)
+
+
+def test_unmatched_request_error_reads_as_a_test_failure() -> None:
+    assert issubclass(streamtest.UnmatchedRequestError, AssertionError)
+    assert issubclass(streamtest.UnmatchedRequestError, streamtest.StreamtestError)
+    assert issubclass(streamtest.CassetteError, streamtest.StreamtestError)
+
+
+def test_cli_show_summarizes_the_shipped_cassette(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["show", str(QUICKSTART)]) == 0
+    out = capsys.readouterr().out
+    response = streamtest.load_cassette(QUICKSTART).interactions[0].response
+    assert f"{len(response.chunks)} chunks, {len(response.body):,} bytes" in out
+
+
+def test_cli_replay_writes_the_exact_bytes(capfdbinary: pytest.CaptureFixture[bytes]) -> None:
+    assert main(["replay", "--instant", str(QUICKSTART)]) == 0
+    out = capfdbinary.readouterr().out
+    assert out.startswith(streamtest.load_cassette(QUICKSTART).interactions[0].response.body)
+
+
+def test_cli_reports_a_bad_cassette(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"streamtest": 9}\n')
+    assert main(["show", str(bad)]) == 1
+    assert f"{bad}:1" in capsys.readouterr().err
+
+
+def test_console_script_is_installed() -> None:
+    script = Path(sys.executable).parent / "streamtest"
+    result = subprocess.run([str(script), "--version"], capture_output=True, text=True)
+    assert result.stdout.strip() == f"streamtest {streamtest.__version__}"

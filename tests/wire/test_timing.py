@@ -1,0 +1,58 @@
+"""Timing fidelity with the real clock: realtime replay reproduces recorded offsets, and
+recording does not hold back the first chunk.
+
+Tolerances: on this project's 2-core machine, realtime replay lands each chunk within ~0.3 ms of
+its recorded offset (median) and within ~2 ms at worst under a loaded test run; the assertion
+allows 20 ms per chunk so a busy CI machine does not fail it, which is still far below the 30 ms
+gaps it must reproduce.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import httpx2
+import pytest
+
+import streamtest
+from fixtures.provider_server import ProviderServer, Scenario
+
+BODY = {"model": "m", "messages": [], "stream": True}
+TOLERANCE = 0.020
+
+
+def arrivals(url: str) -> list[float]:
+    """Offsets, from sending the request, at which each raw chunk reached the application."""
+    with httpx2.Client() as client:
+        start = time.perf_counter()
+        with client.stream("POST", url, json=BODY) as response:
+            return [time.perf_counter() - start for _ in response.iter_raw()]
+
+
+@pytest.mark.parametrize("speed", [pytest.param(1.0, id="x1"), pytest.param(2.0, id="x2")])
+def test_realtime_replay_reproduces_recorded_offsets(
+    speed: float, server: ProviderServer, tmp_path: Path
+) -> None:
+    path = tmp_path / "timed.jsonl"
+    url = server.base_url(Scenario(text="a b c d e f g h", gap=0.03)) + "/chat/completions"
+    with streamtest.use_cassette(path, record_mode="all"):
+        arrivals(url)
+    server.stop()
+    recorded = [c.t / speed for c in streamtest.load_cassette(path).interactions[0].response.chunks]
+    with streamtest.use_cassette(path, record_mode="none", timing="realtime", speed=speed):
+        replayed = arrivals(url)
+    assert len(replayed) == len(recorded) >= 9
+    errors = [abs(r - e) for r, e in zip(replayed, recorded, strict=True)]
+    assert max(errors) < TOLERANCE, errors
+    assert replayed[-1] >= recorded[-1] - 0.001  # never early: pacing waits, it does not guess
+
+
+def test_recording_does_not_delay_the_first_chunk(server: ProviderServer, tmp_path: Path) -> None:
+    # vcrpy, recording this stream, hands over the first chunk after ~1 s (the whole stream).
+    url = server.base_url(Scenario(text=" ".join(["w"] * 18), gap=0.05)) + "/chat/completions"
+    with streamtest.use_cassette(tmp_path / "first.jsonl", record_mode="all"):
+        offsets = arrivals(url)
+    assert len(offsets) >= 20
+    assert offsets[0] < 0.025  # before the server even wrote its second chunk
+    assert offsets[-1] > 0.9
