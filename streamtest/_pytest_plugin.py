@@ -33,7 +33,7 @@ from ._session import use_cassette
 _MARKER_HELP = (
     "streamtest(path=None, *, record_mode=None, timing='instant', speed=1.0, match_on=..., "
     "redact=None, allow_playback_repeats=False): replay (or record) the test's HTTP streams "
-    "from a chunk cassette. See https://github.com/streamtest/streamtest#pytest."
+    "from a chunk cassette (see the README's pytest section)."
 )
 
 
@@ -64,10 +64,9 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def _test_name(item: pytest.Item) -> str:
-    parts = [item.name]
-    cls = getattr(item, "cls", None)
-    if cls is not None:
-        parts.insert(0, cls.__name__)
+    """``test_x``, ``TestA.TestInner.test_x[param]``: every class on the way, so nested classes
+    of the same name in different outer classes get different cassettes."""
+    parts = item.nodeid.split("::")[1:] or [item.name]
     return re.sub(r"[^\w.\-\[\]]", "_", ".".join(parts))
 
 

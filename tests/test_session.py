@@ -152,6 +152,7 @@ def test_unmatched_request_names_the_closest_and_the_fix(
 def test_a_swallowed_miss_still_fails_at_exit(url: str, tmp_path: Path) -> None:
     path = tmp_path / "swallowed.jsonl"
     _two_answers(path, url)
+
     def code_under_test() -> None:
         with contextlib.suppress(Exception):  # it hides the error...
             post(url, {"other": True})

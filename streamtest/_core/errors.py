@@ -39,3 +39,8 @@ class IncompleteRecordingError(StreamtestError):
 
 class UnmatchedRequestError(StreamtestError, AssertionError):
     """No recorded interaction matches a request and the record mode forbids recording it."""
+
+
+# Tracebacks and test reports name the public path, not this private module.
+for _cls in (StreamtestError, CassetteError, IncompleteRecordingError, UnmatchedRequestError):
+    _cls.__module__ = "streamtest"

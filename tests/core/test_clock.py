@@ -7,26 +7,9 @@ import math
 
 import pytest
 
+from fixtures.fake_clock import FakeClock
 from streamtest import Timing
 from streamtest._core.clock import Pacer
-
-
-class FakeClock:
-    """A `Clock` that never sleeps: sleeping advances ``now`` and is written to ``sleeps``."""
-
-    def __init__(self, start: float = 500.0) -> None:
-        self.t = start
-        self.sleeps: list[float] = []
-
-    def now(self) -> float:
-        return self.t
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.t += seconds
-
-    async def asleep(self, seconds: float) -> None:
-        self.sleep(seconds)
 
 
 def test_instant_never_sleeps() -> None:
@@ -47,7 +30,7 @@ def test_realtime_sleeps_until_each_offset() -> None:
         pacer.wait(t)
 
     assert clock.sleeps == pytest.approx([0.25, 0.25, 1.25])
-    assert clock.t == pytest.approx(500.0 + 1.75)
+    assert clock.t == pytest.approx(1000.0 + 1.75)
 
 
 def test_offsets_count_from_when_the_pacer_was_made() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from fixtures.fake_clock import FakeClock
 from streamtest import Chunk, End, Interaction, Request, Response, StreamError
 from streamtest._core.recording import Recording
 
@@ -9,24 +10,6 @@ REQUEST = Request(
     "POST", "https://api.test/v1/chat", (("content-type", "application/json"),), b"{}"
 )
 HEADERS = (("content-type", "text/event-stream"),)
-
-
-class FakeClock:
-    """A `Clock` that never sleeps: sleeping advances ``now`` and is written to ``sleeps``."""
-
-    def __init__(self, start: float = 100.0) -> None:
-        self.t = start
-        self.sleeps: list[float] = []
-
-    def now(self) -> float:
-        return self.t
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.t += seconds
-
-    async def asleep(self, seconds: float) -> None:
-        self.sleep(seconds)
 
 
 def streamed(clock: FakeClock, *reads: tuple[float, bytes]) -> Recording:
