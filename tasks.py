@@ -25,7 +25,7 @@ PYTHON = BIN / ("python.exe" if os.name == "nt" else "python")
 
 def ensure_env(extras: str) -> None:
     """Create the virtualenv and install ``.[extras]`` unless that exact install is recorded."""
-    stamp = VENV / f".installed-{extras}"
+    stamp = VENV / f".installed-{extras or 'base'}"
     wanted = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
     if stamp.exists() and stamp.read_text() == wanted and PYTHON.exists():
         return
@@ -52,7 +52,7 @@ def ensure_env(extras: str) -> None:
 def main(argv: list[str]) -> int:
     command, rest = (argv[0], argv[1:]) if argv else ("", [])
     if command == "demo":
-        ensure_env("anthropic")
+        ensure_env("")
         return subprocess.call([str(PYTHON), "-m", "fixtures.apps.quickstart", *rest], cwd=ROOT)
     if command == "test":
         ensure_env("dev")
