@@ -32,20 +32,10 @@ def ensure_env(extras: str) -> None:
     if not PYTHON.exists():
         print(f"Creating {VENV} ...", flush=True)
         venv.create(VENV, with_pip=True)
-    print(f"Installing streamtest[{extras}] into {VENV} ...", flush=True)
-    subprocess.run(
-        [
-            str(PYTHON),
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-            "-e",
-            f"{ROOT}[{extras}]",
-        ],
-        check=True,
-    )
+    target = f"{ROOT}[{extras}]" if extras else str(ROOT)
+    print(f"Installing {target} into {VENV} ...", flush=True)
+    pip = [str(PYTHON), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+    subprocess.run([*pip, "-e", target], check=True)
     stamp.write_text(wanted)
 
 
