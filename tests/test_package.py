@@ -80,3 +80,13 @@ def test_console_script_is_installed() -> None:
     script = Path(sys.executable).parent / "streamtest"
     result = subprocess.run([str(script), "--version"], capture_output=True, text=True)
     assert result.stdout.strip() == f"streamtest {streamtest.__version__}"
+
+
+def test_quickstart_demo_replays_the_shipped_cassette(capsys: pytest.CaptureFixture[str]) -> None:
+    from fixtures.apps.quickstart import main as demo
+    from fixtures.record_examples import ANSWER
+
+    assert demo(["--speed", "100"]) == 0
+    out = capsys.readouterr().out
+    assert ANSWER in out
+    assert f"{len(ANSWER)} characters" in out
