@@ -134,6 +134,9 @@ class use_cassette:  # named like a function: it is used like vcrpy's use_casset
         self.record_mode = (
             default_record_mode() if record_mode is None else RecordMode.parse(record_mode)
         )
+        if timing not in tuple(Timing):
+            choices = ", ".join(t.value for t in Timing)
+            raise ValueError(f"timing {timing!r} is not one of: {choices}.")
         self.timing = Timing(timing)
         if not speed > 0:  # NaN too
             raise ValueError(f"speed must be a positive number, not {speed!r}.")

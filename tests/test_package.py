@@ -90,3 +90,33 @@ def test_quickstart_demo_replays_the_shipped_cassette(capsys: pytest.CaptureFixt
     out = capsys.readouterr().out
     assert ANSWER in out
     assert f"{len(ANSWER)} characters" in out
+
+
+def _imports(path: Path) -> set[str]:
+    import ast
+
+    tree = ast.parse(path.read_text())
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom):
+            found.add("." * node.level + (node.module or ""))
+        elif isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+    return found
+
+
+@pytest.mark.parametrize(
+    ("layer", "below"),
+    [
+        pytest.param("_core", (), id="core: stdlib and msgspec only"),
+        pytest.param("_wire", (".._core",), id="wire: core only"),
+    ],
+)
+def test_layers_import_only_what_is_below_them(layer: str, below: tuple[str, ...]) -> None:
+    outside = set(sys.stdlib_module_names) | {"__future__", "msgspec"}
+    for path in (ROOT / "streamtest" / layer).glob("*.py"):
+        for name in _imports(path):
+            if name.startswith(".."):
+                assert name.startswith(below) if below else False, (path, name)
+            elif not name.startswith("."):  # "." is a sibling in the same layer
+                assert name.split(".")[0] in outside, (path, name)

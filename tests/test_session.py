@@ -240,6 +240,8 @@ def test_bad_options_are_clear_errors(tmp_path: Path) -> None:
         streamtest.use_cassette(tmp_path / "x.jsonl", record_mode="sometimes")
     with pytest.raises(ValueError, match="Unknown matcher 'colour'"):
         streamtest.use_cassette(tmp_path / "x.jsonl", match_on=["colour"])
+    with pytest.raises(ValueError, match="timing 'fast' is not one of: instant, realtime"):
+        streamtest.use_cassette(tmp_path / "x.jsonl", timing="fast")
     with pytest.raises(ValueError, match="speed must be a positive number"):
         streamtest.use_cassette(tmp_path / "x.jsonl", speed=0)
 
