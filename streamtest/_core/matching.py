@@ -8,12 +8,13 @@ a redacted key in a URL or body compares equal to its recorded placeholder.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from .model import Interaction, Request
+from .model import Interaction, Request, parse_json
 
 Matcher = Callable[[Request, Request], bool]
 _DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -37,8 +38,15 @@ def _url(request: Request) -> _Url:
 
 
 def _body(request: Request) -> Any:
-    parsed = request.json()
-    return request.body if parsed is None else parsed
+    return _parsed_body(request.body)
+
+
+@functools.lru_cache(maxsize=256)
+def _parsed_body(body: bytes) -> Any:
+    """Parsed once per distinct body: a live request is compared with every recorded one.
+    Callers only read the result."""
+    parsed = parse_json(body)
+    return body if parsed is None else parsed
 
 
 def _canonical(value: Any) -> Any:
@@ -68,7 +76,9 @@ BUILTIN_MATCHERS: dict[str, Matcher] = {
     "method": lambda live, rec: live.method.upper() == rec.method.upper(),
     "url": lambda live, rec: _url(live) == _url(rec),
     **{name: _field(name) for name in ("scheme", "host", "port", "path", "query")},
-    "body": lambda live, rec: bool(_canonical(_body(live)) == _canonical(_body(rec))),
+    "body": lambda live, rec: (
+        live.body == rec.body or bool(_canonical(_body(live)) == _canonical(_body(rec)))
+    ),
     "headers": lambda live, rec: _headers(live) == _headers(rec),
 }
 DEFAULT_MATCH_ON = ("method", "url", "body")
