@@ -23,31 +23,40 @@ MODES = [pytest.param(False, id="sync"), pytest.param(True, id="async")]
 BODY = {"model": "m", "messages": [{"role": "user", "content": "hi"}], "stream": True}
 
 
-def read_chunks(stack: str, is_async: bool, url: str, *, limit: int | None = None) -> list[bytes]:
-    """POST ``url`` with a real client of ``stack`` and return the raw chunks it reads."""
+def read_chunks(
+    stack: str,
+    is_async: bool,
+    url: str,
+    *,
+    limit: int | None = None,
+    into: list[bytes] | None = None,
+) -> list[bytes]:
+    """POST ``url`` with a real client of ``stack`` and return the raw chunks it reads (also
+    appended to ``into``, which keeps them when reading fails)."""
     module: Any = importlib.import_module(stack)
-    if not is_async:
-        with module.Client() as client, client.stream("POST", url, json=BODY) as response:
-            chunks = []
-            for chunk in response.iter_raw():
-                chunks.append(chunk)
-                if limit is not None and len(chunks) == limit:
-                    break
-            return chunks
+    chunks = [] if into is None else into
 
-    async def main() -> list[bytes]:
+    def take(chunk: bytes) -> bool:
+        chunks.append(chunk)
+        return limit is not None and len(chunks) == limit
+
+    def sync() -> None:
+        with module.Client() as client, client.stream("POST", url, json=BODY) as response:
+            for chunk in response.iter_raw():
+                if take(chunk):
+                    break
+
+    async def main() -> None:
         async with (
             module.AsyncClient() as client,
             client.stream("POST", url, json=BODY) as response,
         ):
-            chunks = []
             async for chunk in response.aiter_raw():
-                chunks.append(chunk)
-                if limit is not None and len(chunks) == limit:
+                if take(chunk):
                     break
-            return chunks
 
-    return asyncio.run(main())
+    asyncio.run(main()) if is_async else sync()
+    return chunks
 
 
 @pytest.mark.parametrize("split", ["event", "coalesce", "halves", "utf8"])
@@ -85,22 +94,8 @@ def _not_utf8(data: bytes) -> bool:
 def read_until_error(stack: str, is_async: bool, url: str) -> tuple[list[bytes], Exception]:
     """Read ``url`` to its end, which must be an error; return the chunks read and the error."""
     chunks: list[bytes] = []
-    module: Any = importlib.import_module(stack)
-
-    def sync() -> None:
-        with module.Client() as client, client.stream("POST", url, json=BODY) as response:
-            chunks.extend(response.iter_raw())
-
-    async def main() -> None:
-        async with (
-            module.AsyncClient() as client,
-            client.stream("POST", url, json=BODY) as response,
-        ):
-            async for chunk in response.aiter_raw():
-                chunks.append(chunk)
-
     try:
-        asyncio.run(main()) if is_async else sync()
+        read_chunks(stack, is_async, url, into=chunks)
     except Exception as exc:
         return chunks, exc
     raise AssertionError("the stream ended without an error")
