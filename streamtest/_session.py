@@ -11,7 +11,8 @@ from types import TracebackType
 from typing import Any, TypeVar
 
 from ._core import fileformat
-from ._core.clock import Clock, Pacer, RealClock, Timing
+from ._core.choices import parse_choice
+from ._core.clock import Clock, Pacer, RealClock, Timing, check_speed
 from ._core.errors import UnmatchedRequestError
 from ._core.matching import DEFAULT_MATCH_ON, Matcher, NamedMatcher, resolve_matchers
 from ._core.model import Cassette, Interaction, Request
@@ -134,12 +135,8 @@ class use_cassette:  # named like a function: it is used like vcrpy's use_casset
         self.record_mode = (
             default_record_mode() if record_mode is None else RecordMode.parse(record_mode)
         )
-        if timing not in tuple(Timing):
-            choices = ", ".join(t.value for t in Timing)
-            raise ValueError(f"timing {timing!r} is not one of: {choices}.")
-        self.timing = Timing(timing)
-        if not speed > 0:  # NaN too
-            raise ValueError(f"speed must be a positive number, not {speed!r}.")
+        self.timing = parse_choice(Timing, timing, "timing")
+        check_speed(speed)
         self.speed = speed
         self.matchers = resolve_matchers(match_on)
         self.redact = Redaction() if redact is None else redact

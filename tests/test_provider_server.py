@@ -8,7 +8,6 @@ import itertools
 import json
 import re
 import socket
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -22,11 +21,7 @@ import openai
 import pytest
 import yaml
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from fixtures.provider_server import (  # noqa: E402
+from fixtures.provider_server import (
     ProviderServer,
     Scenario,
     realworld_dir,
@@ -46,6 +41,7 @@ WEATHER_TOOL: Any = {
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[ProviderServer]:
+    """One server for the module (these tests never stop it), unlike the per-test conftest one."""
     with ProviderServer() as srv:
         yield srv
 

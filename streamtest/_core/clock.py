@@ -38,18 +38,23 @@ class Timing(StrEnum):
     REALTIME = "realtime"
 
 
+def check_speed(speed: float) -> None:
+    """A replay speed factor must be a positive number."""
+    if not speed > 0:  # not `speed <= 0`: NaN would pass that and never sleep
+        raise ValueError(f"speed must be a positive number, not {speed!r}.")
+
+
 class Pacer:
     """Waits until each recorded offset (seconds since the request was sent) is due."""
 
     def __init__(self, clock: Clock, timing: Timing, speed: float) -> None:
-        if not speed > 0:  # not `speed <= 0`: NaN would pass that and never sleep
-            raise ValueError(f"speed must be a positive number, not {speed!r}.")
+        check_speed(speed)
         self.clock, self.timing, self.speed = clock, timing, speed
         self.start = clock.now()
         self.paces = timing is Timing.REALTIME
 
     def _delay(self, t: float) -> float:
-        if self.timing is Timing.INSTANT:
+        if not self.paces:
             return 0.0
         return self.start + t / self.speed - self.clock.now()
 

@@ -146,10 +146,6 @@ def load(path: Path | str) -> Cassette:
 def loads(data: bytes, *, path: Path) -> Cassette:
     if not data.strip():
         raise CassetteError(path, "the file is empty.", line=1, fix=_FIX_RERECORD)
-    blank = data.find(b"\n\n")
-    if blank != -1 or data.startswith(b"\n"):
-        number = data.count(b"\n", 0, blank + 1) + 1 if blank != -1 else 1
-        raise CassetteError(path, "the line is empty.", line=number, fix=_FIX_RERECORD)
     # One decoder call for the whole file is ~3x faster than one call per line; only when it
     # fails are lines decoded one by one, to name the bad line. The cyclic garbage collector is
     # paused meanwhile: the load allocates ~2 objects per chunk and none of them form cycles.
@@ -227,13 +223,6 @@ class _Reader:
         return CassetteError(self.path, what, line=number, fix=_FIX_RERECORD)
 
     def feed(self, number: int, line: _Line) -> None:
-        if line.t is not None and self.request is not None and number > 1:
-            # The common case first: a chunk inside an interaction.
-            if (line.text is None) == (line.b64 is None):
-                raise self.fail(number, 'a chunk needs "t" and exactly one of "text" or "b64".')
-            data = line.text.encode("utf-8") if line.text is not None else line.b64
-            self.chunks.append(Chunk(line.t, data))  # type: ignore[arg-type]
-            return
         if number == 1:
             if line.streamtest is None:
                 raise self.fail(1, 'the first line is not a streamtest header ({"streamtest": 1}).')

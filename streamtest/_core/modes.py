@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from enum import StrEnum
 
+from .choices import parse_choice
+
 
 class RecordMode(StrEnum):
     """``none``: replay only, never the network. ``once``: record when the cassette file does not
@@ -18,11 +20,7 @@ class RecordMode(StrEnum):
 
     @classmethod
     def parse(cls, value: RecordMode | str) -> RecordMode:
-        try:
-            return cls(value)
-        except ValueError:
-            choices = ", ".join(mode.value for mode in cls)
-            raise ValueError(f"record_mode {value!r} is not one of: {choices}.") from None
+        return parse_choice(cls, value, "record_mode")
 
 
 def default_record_mode() -> RecordMode:

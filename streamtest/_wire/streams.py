@@ -47,13 +47,10 @@ class StackStreams:
 
             def __iter__(self) -> Iterator[bytes]:
                 response, pacer = self.replay.response, self.replay.pacer
-                if pacer.paces:
-                    for chunk in response.chunks:
+                for chunk in response.chunks:
+                    if pacer.paces:
                         pacer.wait(chunk.t)
-                        yield chunk.data
-                else:
-                    for chunk in response.chunks:
-                        yield chunk.data
+                    yield chunk.data
                 if response.error is not None:
                     raise replay_error(module, response.error, self.request)
                 if response.closed:
