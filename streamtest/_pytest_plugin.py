@@ -31,7 +31,8 @@ from ._core.modes import RecordMode
 from ._session import use_cassette
 
 _MARKER_HELP = (
-    "streamtest(path=None, *, record_mode=None, timing='instant', speed=1.0, match_on=..., "
+    "streamtest(path=None, *, record_mode=None, timing='instant', speed=1.0, untimed_gap=0.0, "
+    "match_on=..., "
     "redact=None, allow_playback_repeats=False): replay (or record) the test's HTTP streams "
     "from a chunk cassette (see the README's pytest section)."
 )

@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 
 from ._core import fileformat
 from ._core.choices import parse_choice
-from ._core.clock import Clock, Pacer, RealClock, Timing, check_speed
+from ._core.clock import Clock, Pacer, RealClock, Timing, check_gap, check_speed
 from ._core.errors import UnmatchedRequestError
 from ._core.matching import DEFAULT_MATCH_ON, Matcher, NamedMatcher, resolve_matchers
 from ._core.model import Cassette, Interaction, Request
@@ -40,9 +40,11 @@ class Session:
         clock: Clock,
         timing: Timing,
         speed: float,
+        untimed_gap: float,
         allow_playback_repeats: bool,
     ) -> None:
         self.cassette, self.plan = cassette, plan
+        self.untimed_gap = untimed_gap
         self.matchers, self.scrubber, self.clock = matchers, scrubber, clock
         self.timing, self.speed, self.repeats = timing, speed, allow_playback_repeats
         self.recorded: tuple[Interaction, ...] = (
@@ -69,11 +71,10 @@ class Session:
                 index = fresh[0] if fresh else matches[-1]
                 self.played.add(index)
                 origin = f"{self.cassette.path} (interaction {index})"
-                return Replay(
-                    self.recorded[index].response,
-                    Pacer(self.clock, self.timing, self.speed),
-                    origin,
-                )
+                response = self.recorded[index].response
+                gap = None if response.timed else self.untimed_gap
+                pacer = Pacer(self.clock, self.timing, self.speed, untimed_gap=gap)
+                return Replay(response, pacer, origin)
             if self.plan.records:
                 recording = Recording(live, self.clock)
                 self.recordings.append(recording)
@@ -126,6 +127,7 @@ class use_cassette:  # named like a function: it is used like vcrpy's use_casset
         record_mode: RecordMode | str | None = None,
         timing: Timing | str = Timing.INSTANT,
         speed: float = 1.0,
+        untimed_gap: float = 0.0,
         match_on: Sequence[str | Matcher] = DEFAULT_MATCH_ON,
         redact: Redaction | None = None,
         allow_playback_repeats: bool = False,
@@ -137,7 +139,8 @@ class use_cassette:  # named like a function: it is used like vcrpy's use_casset
         )
         self.timing = parse_choice(Timing, timing, "timing")
         check_speed(speed)
-        self.speed = speed
+        check_gap(untimed_gap)
+        self.speed, self.untimed_gap = speed, untimed_gap
         self.matchers = resolve_matchers(match_on)
         self.redact = Redaction() if redact is None else redact
         self.allow_playback_repeats = allow_playback_repeats
@@ -155,6 +158,7 @@ class use_cassette:  # named like a function: it is used like vcrpy's use_casset
             clock=self.clock,
             timing=self.timing,
             speed=self.speed,
+            untimed_gap=self.untimed_gap,
             allow_playback_repeats=self.allow_playback_repeats,
         )
         self._sessions.append(session)

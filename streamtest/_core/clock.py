@@ -44,14 +44,33 @@ def check_speed(speed: float) -> None:
         raise ValueError(f"speed must be a positive number, not {speed!r}.")
 
 
-class Pacer:
-    """Waits until each recorded offset (seconds since the request was sent) is due."""
+def check_gap(gap: float) -> None:
+    """The pacing of chunks with unknown timing is a gap of zero or more seconds."""
+    if not gap >= 0:  # catches NaN too
+        raise ValueError(f"untimed_gap must be zero or a positive number of seconds, not {gap!r}.")
 
-    def __init__(self, clock: Clock, timing: Timing, speed: float) -> None:
+
+class Pacer:
+    """Waits until each recorded offset (seconds since the request was sent) is due.
+
+    For a response whose timing is unknown (``untimed_gap`` given), chunk ``i`` is due
+    ``(i + 1) * untimed_gap`` seconds after the start, so a gap of 0 replays it instantly.
+    """
+
+    def __init__(
+        self, clock: Clock, timing: Timing, speed: float, *, untimed_gap: float | None = None
+    ) -> None:
         check_speed(speed)
+        if untimed_gap is not None:
+            check_gap(untimed_gap)
         self.clock, self.timing, self.speed = clock, timing, speed
+        self.gap = untimed_gap
         self.start = clock.now()
-        self.paces = timing is Timing.REALTIME
+        self.paces = timing is Timing.REALTIME and untimed_gap != 0
+
+    def due(self, index: int, t: float) -> float:
+        """The offset at which chunk number ``index`` (recorded at ``t``) is due."""
+        return t if self.gap is None else (index + 1) * self.gap
 
     def _delay(self, t: float) -> float:
         if not self.paces:

@@ -45,6 +45,7 @@ class _ResponseRecord(msgspec.Struct, omit_defaults=True, forbid_unknown_fields=
     status: int
     t: float = 0.0
     headers: list[tuple[str, str]] = []
+    timing: str | None = None  # "unknown", or absent when the offsets were measured
 
 
 class _Line(msgspec.Struct, omit_defaults=True, forbid_unknown_fields=True):
@@ -92,11 +93,12 @@ def _request_body(record: _RequestRecord) -> bytes:
     return record.b64 or b""
 
 
-def _chunk_line(chunk: Chunk) -> _Line:
+def _chunk_line(chunk: Chunk, timed: bool) -> _Line:
+    t = _micro(chunk.t) if timed else None  # unknown timing is left out, never invented
     try:
-        return _Line(t=_micro(chunk.t), text=chunk.data.decode("utf-8"))
+        return _Line(t=t, text=chunk.data.decode("utf-8"))
     except UnicodeDecodeError:
-        return _Line(t=_micro(chunk.t), b64=chunk.data)
+        return _Line(t=t, b64=chunk.data)
 
 
 def dumps(cassette: Cassette, *, recorded_with: str) -> bytes:
@@ -105,8 +107,10 @@ def dumps(cassette: Cassette, *, recorded_with: str) -> bytes:
     for interaction in cassette.interactions:
         response = interaction.response
         head = _ResponseRecord(response.status, _micro(response.t), list(response.headers))
+        if not response.timed:
+            head.t, head.timing = 0.0, "unknown"
         lines.append(_Line(request=_request_record(interaction.request), response=head))
-        lines.extend(_chunk_line(chunk) for chunk in response.chunks)
+        lines.extend(_chunk_line(chunk, response.timed) for chunk in response.chunks)
         lines.append(
             _Line(end=response.end.value, chunks=len(response.chunks), error=response.error)
         )
@@ -247,6 +251,10 @@ class _Reader:
             )
         if line.response is None:
             raise self.fail(number, "the interaction has a request but no response.")
+        if line.response.timing not in (None, "unknown"):
+            raise self.fail(
+                number, f'"timing" is {line.response.timing!r}; the only value is "unknown".'
+            )
         assert line.request is not None
         self.request = Request(
             line.request.method,
@@ -257,13 +265,20 @@ class _Reader:
         self.head, self.start_line, self.chunks = line.response, number, []
 
     def _chunk(self, number: int, line: _Line) -> None:
-        if self.request is None:
+        if self.request is None or self.head is None:
             raise self.fail(number, "a chunk appears outside an interaction.")
-        if line.t is None or (line.text is None) == (line.b64 is None):
-            raise self.fail(number, 'a chunk needs "t" and exactly one of "text" or "b64".')
+        if (line.text is None) == (line.b64 is None):
+            raise self.fail(number, 'a chunk needs exactly one of "text" or "b64".')
+        if (line.t is None) != (self.head.timing == "unknown"):
+            raise self.fail(
+                number,
+                'a chunk has "t" exactly when its interaction\'s timing is known (the interaction '
+                f"on line {self.start_line} {'says' if self.head.timing else 'does not say'} "
+                '"timing": "unknown").',
+            )
         data = line.text.encode("utf-8") if line.text is not None else line.b64
         assert data is not None
-        self.chunks.append(Chunk(line.t, data))
+        self.chunks.append(Chunk(line.t or 0.0, data))
 
     def _end(self, number: int, line: _Line) -> None:
         if self.request is None or self.head is None:
@@ -285,6 +300,7 @@ class _Reader:
             line.error,
             line.end == "closed",
             self.head.t,
+            self.head.timing != "unknown",
         )
         self.interactions.append(Interaction(self.request, response))
         self.request, self.head = None, None

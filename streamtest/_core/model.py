@@ -67,7 +67,8 @@ class End(StrEnum):
 class Response(msgspec.Struct, frozen=True):
     """A recorded response: status and headers (received ``t`` seconds after the request), then
     its chunks, then how it ended: ``error`` is set when it failed; ``closed`` when the client
-    closed it before the end."""
+    closed it before the end. ``timed`` is False when the timing is unknown (imported from a
+    cassette that kept none): then every ``t`` is 0 and means nothing."""
 
     status: int
     headers: Headers = ()
@@ -75,6 +76,7 @@ class Response(msgspec.Struct, frozen=True):
     error: StreamError | None = None
     closed: bool = False
     t: float = 0.0
+    timed: bool = True
 
     def header(self, name: str) -> str | None:
         return header_value(self.headers, name)

@@ -47,9 +47,9 @@ class StackStreams:
 
             def __iter__(self) -> Iterator[bytes]:
                 response, pacer = self.replay.response, self.replay.pacer
-                for chunk in response.chunks:
+                for index, chunk in enumerate(response.chunks):
                     if pacer.paces:
-                        pacer.wait(chunk.t)
+                        pacer.wait(pacer.due(index, chunk.t))
                     yield chunk.data
                 if response.error is not None:
                     raise replay_error(module, response.error, self.request)
@@ -62,9 +62,9 @@ class StackStreams:
 
             async def __aiter__(self) -> AsyncIterator[bytes]:
                 response, pacer = self.replay.response, self.replay.pacer
-                for chunk in response.chunks:
+                for index, chunk in enumerate(response.chunks):
                     if pacer.paces:
-                        await pacer.await_(chunk.t)
+                        await pacer.await_(pacer.due(index, chunk.t))
                     yield chunk.data
                 if response.error is not None:
                     raise replay_error(module, response.error, self.request)

@@ -114,3 +114,33 @@ def test_async_instant_never_sleeps() -> None:
 
 def test_timing_values() -> None:
     assert [Timing("instant"), Timing("realtime")] == [Timing.INSTANT, Timing.REALTIME]
+
+
+@pytest.mark.parametrize(
+    ("speed", "sleeps"),
+    [pytest.param(1.0, [0.25, 0.25, 0.25], id="gap"), pytest.param(2.0, [0.125] * 3, id="faster")],
+)
+def test_unknown_timing_is_paced_by_the_chosen_gap(speed: float, sleeps: list[float]) -> None:
+    clock = FakeClock()
+    pacer = Pacer(clock, Timing.REALTIME, speed, untimed_gap=0.25)
+
+    for index in range(3):
+        pacer.wait(pacer.due(index, 0.0))
+
+    assert clock.sleeps == pytest.approx(sleeps)
+
+
+def test_unknown_timing_with_no_gap_replays_instantly_even_in_realtime() -> None:
+    pacer = Pacer(FakeClock(), Timing.REALTIME, 1.0, untimed_gap=0.0)
+
+    assert not pacer.paces and pacer.due(5, 9.0) == 0.0
+
+
+def test_known_timing_ignores_the_gap() -> None:
+    assert Pacer(FakeClock(), Timing.REALTIME, 1.0).due(3, 0.7) == 0.7
+
+
+@pytest.mark.parametrize("gap", [-0.1, math.nan])
+def test_the_gap_must_be_zero_or_more(gap: float) -> None:
+    with pytest.raises(ValueError, match="untimed_gap must be zero or a positive number"):
+        Pacer(FakeClock(), Timing.REALTIME, 1.0, untimed_gap=gap)

@@ -31,6 +31,7 @@ from streamtest._core import fileformat
 RECORDED_WITH = "streamtest 0.1.0"
 HEADER = '{"streamtest":1,"recorded_with":"streamtest 0.1.0"}'
 BEGIN = '{"request":{"method":"GET","url":"https://example.test/"},"response":{"status":200}}'
+UNTIMED_BEGIN = BEGIN.replace('{"status":200}', '{"status":200,"timing":"unknown"}')
 
 CHAT_BODY = {
     "model": "gpt-4o-mini",
@@ -204,6 +205,21 @@ def test_how_a_stream_ended_round_trips(
     assert (loaded.end, loaded.error, loaded.closed) == (end, error, closed)
 
 
+def test_unknown_timing_round_trips_with_no_offsets_written(tmp_path: Path) -> None:
+    response = Response(200, chunks=(Chunk(0.0, b"data: 1\n\n"), Chunk(0.0, SMILE[:2])), timed=False)
+    cassette = Cassette(
+        tmp_path / "untimed.jsonl", [Interaction(Request("GET", "https://x/"), response)]
+    )
+
+    fileformat.save(cassette, recorded_with=RECORDED_WITH)
+    lines = [json.loads(line) for line in cassette.path.read_text().splitlines()]
+    loaded = streamtest.load_cassette(cassette.path).interactions[0].response
+
+    assert lines[1]["response"] == {"status": 200, "timing": "unknown"}
+    assert lines[2] == {"text": "data: 1\n\n"} and lines[3] == {"b64": "8J8="}
+    assert loaded == response and not loaded.timed
+
+
 def test_changing_one_chunk_changes_exactly_one_line(tmp_path: Path) -> None:
     before_path, after_path = tmp_path / "before.jsonl", tmp_path / "after.jsonl"
     interactions = sample_interactions()
@@ -345,6 +361,7 @@ def test_loads_a_hundred_thousand_chunk_lines(tmp_path: Path) -> None:
 
 CHUNK = '{"t":0.1,"text":"data: x\\n\\n"}'
 END_1 = '{"end":"completed","chunks":1}'
+END_0 = '{"end":"completed","chunks":0}'
 
 
 @pytest.mark.parametrize(
@@ -456,8 +473,26 @@ END_1 = '{"end":"completed","chunks":1}'
         pytest.param(
             (HEADER, BEGIN, '{"text":"data: x"}', END_1),
             3,
-            ['a chunk needs "t" and exactly one of "text" or "b64"'],
+            ['a chunk has "t" exactly when', 'line 2 does not say "timing": "unknown"'],
             id="chunk-without-t",
+        ),
+        pytest.param(
+            (HEADER, UNTIMED_BEGIN, '{"t":0.5,"text":"data: x"}', END_1),
+            3,
+            ['a chunk has "t" exactly when', 'line 2 says "timing": "unknown"'],
+            id="untimed-chunk-with-t",
+        ),
+        pytest.param(
+            (HEADER, UNTIMED_BEGIN.replace('"unknown"', '"guessed"'), END_0),
+            2,
+            ['"timing" is \'guessed\'; the only value is "unknown"'],
+            id="unknown-timing-value",
+        ),
+        pytest.param(
+            (HEADER, '{"text":"data: x"}'),
+            2,
+            ["a chunk appears outside an interaction"],
+            id="untimed-chunk-outside-interaction",
         ),
         pytest.param(
             (HEADER, '{"request":{"method":"GET","url":"https://example.test/"}}'),
