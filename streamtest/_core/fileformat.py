@@ -74,7 +74,9 @@ def _micro(t: float) -> float:
 def _request_record(request: Request) -> _RequestRecord:
     record = _RequestRecord(request.method, request.url, list(request.headers))
     parsed = parse_json(request.body)
-    if parsed is not None:
+    # Readable JSON only when loading gives back the same bytes; any other body (pretty-printed,
+    # imported from vcrpy, ...) is kept verbatim as text, so every body round-trips exactly.
+    if parsed is not None and _compact_json(parsed) == request.body:
         record.json = parsed
     elif request.body:
         try:
@@ -84,10 +86,14 @@ def _request_record(request: Request) -> _RequestRecord:
     return record
 
 
+def _compact_json(value: Any) -> bytes:
+    """The compact form httpx and the openai/anthropic SDKs send."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+
+
 def _request_body(record: _RequestRecord) -> bytes:
     if record.json is not msgspec.UNSET:
-        # The same compact form httpx and the openai/anthropic SDKs send.
-        return json.dumps(record.json, ensure_ascii=False, separators=(",", ":")).encode()
+        return _compact_json(record.json)
     if record.text is not None:
         return record.text.encode("utf-8")
     return record.b64 or b""

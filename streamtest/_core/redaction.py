@@ -25,6 +25,8 @@ from dataclasses import dataclass, field, replace
 from fnmatch import fnmatchcase
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+import msgspec
+
 from .model import Chunk, Headers, Request, Response
 
 PLACEHOLDER = "REDACTED"
@@ -198,9 +200,7 @@ class Scrubber:
         headers = self.headers(response.headers)
         if chunks is not response.chunks:
             headers = _fix_content_length(headers, sum(len(c.data) for c in chunks))
-        return Response(
-            response.status, headers, chunks, response.error, response.closed, response.t
-        )
+        return msgspec.structs.replace(response, headers=headers, chunks=chunks)
 
     def chunks(self, chunks: tuple[Chunk, ...]) -> tuple[Chunk, ...]:
         """Chunks with secrets replaced, searched across chunk boundaries."""

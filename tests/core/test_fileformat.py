@@ -150,14 +150,26 @@ def test_file_stores_readable_json_text_and_base64_where_each_fits(tmp_path: Pat
     assert len(records) == 17
 
 
-def test_a_json_request_body_comes_back_in_the_compact_form_sdks_send(tmp_path: Path) -> None:
-    path = tmp_path / "spaced.jsonl"
-    request = Request("POST", "https://example.test/", (), b'{"a": 1,  "b": ["x", "y"]}')
+@pytest.mark.parametrize(
+    ("body", "stored"),
+    [
+        pytest.param(b'{"a":1,"b":["x","\xc3\xa9"]}', "json", id="compact-as-sdks-send"),
+        pytest.param(b'{"a": 1,  "b": ["x", "y"]}', "text", id="spaced"),
+        pytest.param(b'{"a":"\\u00e9"}', "text", id="ascii-escaped"),
+        pytest.param(b'{"b":1,"a":2}', "json", id="key-order-kept"),
+    ],
+)
+def test_a_json_request_body_round_trips_exactly_and_is_readable_when_compact(
+    tmp_path: Path, body: bytes, stored: str
+) -> None:
+    path = tmp_path / "body.jsonl"
+    request = Request("POST", "https://example.test/", (), body)
     fileformat.save(Cassette(path, [Interaction(request, Response(200))]), recorded_with="t")
 
-    body = fileformat.load(path).interactions[0].request.body
+    record = json.loads(path.read_text().splitlines()[1])["request"]
 
-    assert body == b'{"a":1,"b":["x","y"]}'
+    assert fileformat.load(path).interactions[0].request.body == body
+    assert stored in record
 
 
 def test_offsets_are_stored_to_the_microsecond(tmp_path: Path) -> None:

@@ -377,3 +377,25 @@ def test_a_response_without_secrets_is_unchanged() -> None:
     )
 
     assert Redaction().scrubber().response(response) == response
+
+
+def test_scrubbing_a_response_keeps_everything_it_does_not_redact() -> None:
+    response = Response(
+        503,
+        (("x-api-key", OPENAI_KEY),),
+        (Chunk(0.0, b"data: 1\n\n"),),
+        closed=True,
+        t=0.25,
+        timed=False,
+    )
+
+    scrubbed = Redaction().scrubber().response(response)
+
+    assert scrubbed.headers == (("x-api-key", PLACEHOLDER),)
+    assert (scrubbed.status, scrubbed.chunks, scrubbed.closed, scrubbed.t, scrubbed.timed) == (
+        503,
+        response.chunks,
+        True,
+        0.25,
+        False,
+    )
