@@ -19,6 +19,7 @@ from ._core.model import Cassette, Chunk, End, Interaction, Request, Response, S
 from ._core.modes import RecordMode
 from ._core.redaction import Redaction
 from ._session import load_cassette, use_cassette
+from ._vcr_import import import_vcr
 from ._version import __version__
 
 __all__ = [
@@ -43,6 +44,7 @@ __all__ = [
     "Timing",
     "UnmatchedRequestError",
     "__version__",
+    "import_vcr",
     "load_cassette",
     "use_cassette",
 ]
