@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 import streamtest
+from fixtures.eventstream import bedrock_event
 from fixtures.fake_clock import FakeClock
 from fixtures.provider_events import load_cassette as load_vcr
 from fixtures.provider_events import realworld_dir
@@ -150,6 +151,30 @@ def test_binary_bodies_stay_exact(tmp_path: Path) -> None:
 
     assert "!!binary" in src.read_text()
     assert interaction.response.body == blob
+
+
+def test_bedrock_event_stream_frames_become_one_chunk_each(tmp_path: Path) -> None:
+    frames = [
+        bedrock_event("messageStart", {"role": "assistant"}),
+        bedrock_event("contentBlockDelta", {"contentBlockIndex": 0, "delta": {"text": "Hé"}}),
+        bedrock_event("messageStop", {"stopReason": "end_turn"}),
+    ]
+    src = vcr_file(
+        tmp_path / "bedrock.yaml",
+        exchange(
+            b"".join(frames),
+            "application/vnd.amazon.eventstream",
+            uri="https://bedrock-runtime.us-east-1.amazonaws.com/model/m/converse-stream",
+        ),
+    )
+
+    (interaction,) = streamtest.import_vcr(src, tmp_path / "b.jsonl").interactions
+
+    assert "!!binary" in src.read_text()
+    assert [c.data for c in interaction.response.chunks] == frames
+    events = response_events(interaction.response)
+    assert [e.event for e in events] == ["messageStart", "contentBlockDelta", "messageStop"]
+    assert events[1].json()["delta"]["text"] == "Hé"
 
 
 def test_secrets_never_reach_the_imported_cassette(tmp_path: Path) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 import struct
 import uuid
@@ -11,33 +10,9 @@ from typing import Any
 
 import pytest
 
+from fixtures.eventstream import Header, bedrock_event, frame, string
 from streamtest._core.framing import Event, EventStreamDecoder, FramingError
 from tests.core.framing.realworld_bodies import feed, random_splits
-
-Header = tuple[str, int, bytes]
-
-
-def string(name: str, value: str) -> Header:
-    raw = value.encode()
-    return (name, 7, struct.pack(">H", len(raw)) + raw)
-
-
-def frame(headers: list[Header], payload: bytes) -> bytes:
-    """A tiny encoder, independent of the decoder: lengths, headers, payload, both CRCs."""
-    raw = b"".join(bytes([len(n.encode())]) + n.encode() + bytes([k]) + v for n, k, v in headers)
-    prelude = struct.pack(">II", 12 + len(raw) + len(payload) + 4, len(raw))
-    message = prelude + struct.pack(">I", zlib.crc32(prelude)) + raw + payload
-    return message + struct.pack(">I", zlib.crc32(message))
-
-
-def bedrock_event(kind: str, body: dict[str, Any]) -> bytes:
-    headers = [
-        string(":event-type", kind),
-        string(":content-type", "application/json"),
-        string(":message-type", "event"),
-    ]
-    return frame(headers, json.dumps(body, ensure_ascii=False).encode())
-
 
 UUID = uuid.UUID("12345678-1234-5678-1234-567812345678")
 ALL_TYPES: list[Header] = [
