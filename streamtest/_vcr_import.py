@@ -95,10 +95,11 @@ def _request(raw: Mapping[str, Any]) -> Request:
     method, url = raw.get("method"), raw.get("uri", raw.get("url"))
     if not isinstance(method, str) or not isinstance(url, str):
         raise _BadInteraction("its request needs a 'method' and a 'uri' string.")
+    headers = _headers(raw.get("headers"), "request")
     body: Any = raw.get("body")
     if "parsed_body" in raw:
-        body = json.dumps(raw["parsed_body"])
-    return Request(method.upper(), url, _headers(raw.get("headers"), "request"), _bytes(body))
+        body = _rebuilt_json(raw["parsed_body"], headers)
+    return Request(method.upper(), url, headers, _bytes(body))
 
 
 def _response(raw: Mapping[str, Any], url: str) -> Response:
@@ -108,9 +109,10 @@ def _response(raw: Mapping[str, Any], url: str) -> Response:
     headers = _headers(raw.get("headers"), "response")
     body: Any = raw.get("body")
     if "parsed_body" in raw:
-        body = json.dumps(raw["parsed_body"])
+        body = _rebuilt_json(raw["parsed_body"], headers)
     elif isinstance(body, Mapping):
-        body = json.dumps(body["parsed_body"]) if "parsed_body" in body else body.get("string")
+        parsed = "parsed_body" in body
+        body = _rebuilt_json(body["parsed_body"], headers) if parsed else body.get("string")
     data = _bytes(body)
     pieces = split_events(
         data,
@@ -120,6 +122,19 @@ def _response(raw: Mapping[str, Any], url: str) -> Response:
     )
     chunks = tuple(Chunk(0.0, piece) for piece in pieces)
     return Response(_status(raw.get("status")), headers, chunks, timed=False)
+
+
+def _rebuilt_json(value: Any, headers: Headers) -> str:
+    """The bytes of a body pydantic-ai stored parsed. The original spacing is lost, so take the
+    usual serializations and keep the one whose length is the recorded Content-Length (servers
+    and SDKs send compact JSON); without a match, what pydantic-ai's serializer replays."""
+    replayed = json.dumps(value)
+    length = header_value(headers, "content-length")
+    for ensure_ascii in (False, True):
+        compact = json.dumps(value, ensure_ascii=ensure_ascii, separators=(",", ":"))
+        if length is not None and length.strip() == str(len(compact.encode("utf-8"))):
+            return compact
+    return replayed
 
 
 def _status(raw: Any) -> int:

@@ -17,10 +17,13 @@ from fixtures.corpus import MATCH_ON, Entry, drive, manifest, vcr_cassette
 
 ENTRIES = manifest()
 IDS = [entry.local_path for entry in ENTRIES]
+# Bedrock's SDK (botocore) sends through urllib3, which streamtest does not patch: its cassettes
+# are imported, decoded and aggregated, but no SDK can replay them through streamtest.
+BY_HTTPX = [pytest.param(e, id=e.local_path) for e in ENTRIES if "/converse-stream" not in e.url]
 
 
 def test_the_manifest_names_a_source_and_an_open_licence_for_every_file() -> None:
-    assert len(ENTRIES) == 27
+    assert len(ENTRIES) == 32
     for entry in ENTRIES:
         assert entry.original.is_file(), entry.local_path
         assert entry.converted.is_file(), f"{entry.converted} is missing: see the README there"
@@ -46,7 +49,7 @@ def _replay_all(entry: Entry, *, with_vcrpy: bool) -> list[list[Any]]:
         return [drive(interaction, entry.asynchronous) for interaction in cassette.interactions]
 
 
-@pytest.mark.parametrize("entry", ENTRIES, ids=IDS)
+@pytest.mark.parametrize("entry", BY_HTTPX)
 def test_the_sdk_reads_the_same_from_streamtest_as_from_vcrpy(entry: Entry) -> None:
     ours = _replay_all(entry, with_vcrpy=False)
     theirs = _replay_all(entry, with_vcrpy=True)

@@ -135,12 +135,33 @@ def test_json_cassettes_and_pydantic_ai_parsed_bodies(tmp_path: Path) -> None:
 
     (interaction,) = streamtest.import_vcr(src, tmp_path / "p.jsonl").interactions
 
-    # What pydantic-ai's serializer hands vcrpy on replay: json.dumps with default separators.
+    # No Content-Length to go by: what pydantic-ai's serializer hands vcrpy on replay.
     assert (
         interaction.response.body == json.dumps(pydantic_style["response"]["parsed_body"]).encode()
     )
     assert interaction.request.method == "POST"
     assert interaction.request.json() == {"model": "m", "stream": False}
+
+
+def test_a_parsed_body_gets_back_the_compact_bytes_its_content_length_names(
+    tmp_path: Path,
+) -> None:
+    compact = '{"message":"The provided model identifier is invalid. é"}'
+    src = vcr_file(
+        tmp_path / "p.yaml",
+        {
+            "request": {"method": "POST", "uri": "https://x.test/m", "body": None},
+            "response": {
+                "status": {"code": 400, "message": "Bad Request"},
+                "headers": {"content-length": [str(len(compact.encode()))]},
+                "parsed_body": json.loads(compact),
+            },
+        },
+    )
+
+    (interaction,) = streamtest.import_vcr(src, tmp_path / "p.jsonl").interactions
+
+    assert interaction.response.body == compact.encode()
 
 
 def test_binary_bodies_stay_exact(tmp_path: Path) -> None:
