@@ -218,7 +218,9 @@ def test_how_a_stream_ended_round_trips(
 
 
 def test_unknown_timing_round_trips_with_no_offsets_written(tmp_path: Path) -> None:
-    response = Response(200, chunks=(Chunk(0.0, b"data: 1\n\n"), Chunk(0.0, SMILE[:2])), timed=False)
+    response = Response(
+        200, chunks=(Chunk(0.0, b"data: 1\n\n"), Chunk(0.0, SMILE[:2])), timed=False
+    )
     cassette = Cassette(
         tmp_path / "untimed.jsonl", [Interaction(Request("GET", "https://x/"), response)]
     )
