@@ -18,6 +18,15 @@ from ._core.matching import BUILTIN_MATCHERS, DEFAULT_MATCH_ON, Matcher
 from ._core.model import Cassette, Chunk, End, Interaction, Request, Response, StreamError
 from ._core.modes import RecordMode
 from ._core.redaction import Redaction
+from ._providers import (
+    Aggregate,
+    ProviderError,
+    ProviderEvent,
+    ToolCall,
+    aggregate,
+    detect_api,
+    provider_events,
+)
 from ._session import load_cassette, use_cassette
 from ._vcr_import import import_vcr
 from ._version import __version__
@@ -26,6 +35,7 @@ __all__ = [
     "BUILTIN_MATCHERS",
     "DEFAULT_MATCH_ON",
     "FORMAT_VERSION",
+    "Aggregate",
     "Cassette",
     "CassetteError",
     "Chunk",
@@ -34,6 +44,8 @@ __all__ = [
     "IncompleteRecordingError",
     "Interaction",
     "Matcher",
+    "ProviderError",
+    "ProviderEvent",
     "RealClock",
     "RecordMode",
     "Redaction",
@@ -42,9 +54,13 @@ __all__ = [
     "StreamError",
     "StreamtestError",
     "Timing",
+    "ToolCall",
     "UnmatchedRequestError",
     "__version__",
+    "aggregate",
+    "detect_api",
     "import_vcr",
     "load_cassette",
+    "provider_events",
     "use_cassette",
 ]

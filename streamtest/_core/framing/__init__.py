@@ -7,7 +7,14 @@ Like httpx's content decoders, each decoder is a ``decode()``/``flush()`` pair.
 
 from __future__ import annotations
 
-from .body import decoder_for, detect_framing, response_events, split_events
+from .body import (
+    DecodedBody,
+    decode_response,
+    decoder_for,
+    detect_framing,
+    response_events,
+    split_events,
+)
 from .content import ContentDecoder
 from .event import Decoder, Event, Framing, FramingError, JSONDecoder, RawDecoder
 from .eventstream import EventStreamDecoder
@@ -17,6 +24,7 @@ from .sse import SSEDecoder
 
 __all__ = [
     "ContentDecoder",
+    "DecodedBody",
     "Decoder",
     "Event",
     "EventStreamDecoder",
@@ -27,6 +35,7 @@ __all__ = [
     "NDJSONDecoder",
     "RawDecoder",
     "SSEDecoder",
+    "decode_response",
     "decoder_for",
     "detect_framing",
     "response_events",

@@ -8,11 +8,13 @@ and the URL where the type alone is ambiguous: Gemini's ``:streamGenerateContent
 from __future__ import annotations
 
 import itertools
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from ..errors import StreamtestError
 from ..model import Response
 from .content import ContentDecoder
-from .event import Decoder, Event, Framing, JSONDecoder, RawDecoder
+from .event import Decoder, Event, Framing, FramingError, JSONDecoder, RawDecoder
 from .eventstream import EventStreamDecoder
 from .jsonarray import JSONArrayDecoder
 from .ndjson import NDJSONDecoder
@@ -55,9 +57,39 @@ def decoder_for(framing: Framing) -> Decoder:
     return decoders[framing]()
 
 
-def _decoded(chunks: list[bytes], content_encoding: str | None) -> list[bytes]:
-    content = ContentDecoder(content_encoding)
-    return [content.decode(chunk) for chunk in chunks] + [content.flush()]
+@dataclass(frozen=True, slots=True)
+class DecodedBody:
+    """A response's events, the framing they came in, and the error that stopped decoding early
+    (None when the body decoded to the end). The events before the error are all kept."""
+
+    framing: Framing
+    events: tuple[Event, ...]
+    error: StreamtestError | None = None
+
+    @property
+    def streamed(self) -> bool:
+        return self.framing in STREAMED_FRAMINGS
+
+    @property
+    def data_events(self) -> int:
+        return sum(1 for event in self.events if event.data is not None)
+
+
+STREAMED_FRAMINGS = frozenset(
+    {Framing.SSE, Framing.NDJSON, Framing.JSON_ARRAY, Framing.EVENTSTREAM}
+)
+
+
+def _decompressed(response: Response) -> tuple[list[bytes], StreamtestError | None]:
+    pieces: list[bytes] = []
+    try:
+        content = ContentDecoder(response.header("content-encoding"))
+        for chunk in response.chunks:
+            pieces.append(content.decode(chunk.data))
+        pieces.append(content.flush())
+    except StreamtestError as exc:  # corrupt, or an encoding (br, zstd) that cannot be undone
+        return pieces, exc
+    return pieces, None
 
 
 def _head(pieces: list[bytes]) -> bytes:
@@ -69,18 +101,31 @@ def _head(pieces: list[bytes]) -> bytes:
     return bytes(head)
 
 
-def response_events(response: Response, *, url: str = "") -> list[Event]:
-    """Every event of a recorded response: decompressed, framed by its headers, body and URL,
-    decoded chunk by chunk in order. Raises `FramingError` when the body is malformed."""
-    pieces = _decoded(
-        [chunk.data for chunk in response.chunks], response.header("content-encoding")
-    )
+def decode_response(response: Response, *, url: str = "") -> DecodedBody:
+    """Every event of a recorded response, never raising for a bad body: decompressed, framed
+    by its headers, body and URL, decoded chunk by chunk. A body cut short or corrupt keeps the
+    events before the damage and says what stopped it in ``error``."""
+    pieces, error = _decompressed(response)
     framing = detect_framing(response.header("content-type"), _head(pieces), url=url)
     decoder = decoder_for(framing)
     events: list[Event] = []
-    for piece in pieces:
-        events += decoder.decode(piece)
-    return events + decoder.flush()
+    try:
+        for piece in pieces:
+            events += decoder.decode(piece)
+        if error is None:
+            events += decoder.flush()
+    except FramingError as exc:
+        error = error or exc
+    return DecodedBody(framing, tuple(events), error)
+
+
+def response_events(response: Response, *, url: str = "") -> list[Event]:
+    """Every event of a recorded response (see `decode_response`); raises `FramingError` (or
+    `StreamtestError` for an unsupported encoding) when the body is malformed."""
+    decoded = decode_response(response, url=url)
+    if decoded.error is not None:
+        raise decoded.error
+    return list(decoded.events)
 
 
 def split_events(

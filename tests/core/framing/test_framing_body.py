@@ -16,11 +16,13 @@ from streamtest._core.framing import (
     Event,
     EventStreamDecoder,
     Framing,
+    FramingError,
     JSONArrayDecoder,
     JSONDecoder,
     NDJSONDecoder,
     RawDecoder,
     SSEDecoder,
+    decode_response,
     decoder_for,
     detect_framing,
     response_events,
@@ -264,3 +266,37 @@ def test_ten_thousand_events_decode_in_linear_time(framing: Framing, encode: obj
     assert len(events) == 10_000
     # Generous, to stay reliable on a loaded CI machine; a quadratic buffer takes minutes.
     assert elapsed < 3.0
+
+
+def test_decode_response_keeps_the_events_before_a_cut_and_names_the_damage() -> None:
+    body = b'[{"n": 1},\n{"n": 2},\n{"n": 3'  # cut inside the third element
+    response = Response(
+        200,
+        (("content-type", "application/json"),),
+        (Chunk(0.0, body[:12]), Chunk(0.0, body[12:])),
+    )
+    url = "https://x.test/v1beta/models/m:streamGenerateContent"
+
+    decoded = decode_response(response, url=url)
+
+    assert [e.json() for e in decoded.events] == [{"n": 1}, {"n": 2}]
+    assert isinstance(decoded.error, FramingError) and decoded.streamed
+    with pytest.raises(FramingError):
+        response_events(response, url=url)
+
+
+def test_decode_response_keeps_the_chunks_that_decompressed_before_corrupt_gzip() -> None:
+    compressor = zlib.compressobj(wbits=31)  # gzip, flushed after each event like Anthropic
+    chunks = [compressor.compress(b"data: 1\n\n") + compressor.flush(zlib.Z_SYNC_FLUSH)]
+    chunks.append(compressor.compress(b"data: 2\n\n") + compressor.flush(zlib.Z_SYNC_FLUSH))
+    chunks.append(bytes(len(compressor.flush())))  # the end of the stream, zeroed
+    response = Response(
+        200,
+        (("content-type", "text/event-stream"), ("content-encoding", "gzip")),
+        tuple(Chunk(0.0, data) for data in chunks),
+    )
+
+    decoded = decode_response(response)
+
+    assert [e.data for e in decoded.events] == ["1", "2"]
+    assert isinstance(decoded.error, FramingError) and decoded.data_events == 2
