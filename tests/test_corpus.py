@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 
 import streamtest
-from fixtures.corpus import MATCH_ON, Entry, drive, manifest, vcr_cassette
+from fixtures.corpus import MATCH_ON, Entry, drive, manifest, sdk_meaning, vcr_cassette
+from streamtest import Interaction
 
 ENTRIES = manifest()
 IDS = [entry.local_path for entry in ENTRIES]
@@ -61,3 +62,23 @@ def test_the_sdk_reads_the_same_from_streamtest_as_from_vcrpy(entry: Entry) -> N
         raised = [item for item in result if isinstance(item, dict) and "raised" in item]
         # Only an error the provider sent inside the stream may surface; never a replay miss.
         assert all(item["raised"] == "APIError" for item in raised), raised
+
+
+def _aggregate_meaning(interaction: Interaction) -> dict[str, Any]:
+    result = streamtest.aggregate(interaction)
+    return {
+        "text": result.text,
+        "tool_calls": [(c.name, c.arguments, c.id) for c in result.tool_calls],
+        "finish_reason": result.finish_reason,
+        "error": result.error.message if result.error else None,
+    }
+
+
+@pytest.mark.parametrize("entry", BY_HTTPX)
+def test_what_the_sdk_reads_from_the_replay_is_what_aggregate_says(entry: Entry) -> None:
+    cassette = streamtest.load_cassette(entry.converted)
+    with streamtest.use_cassette(entry.converted, record_mode="none", match_on=MATCH_ON):
+        for interaction in cassette.interactions:
+            read = sdk_meaning(interaction.request.url, drive(interaction, entry.asynchronous))
+
+            assert read == _aggregate_meaning(interaction)
