@@ -164,6 +164,18 @@ def test_a_parsed_body_gets_back_the_compact_bytes_its_content_length_names(
     assert interaction.response.body == compact.encode()
 
 
+def test_a_body_in_an_encoding_it_cannot_undo_stays_whole_and_exact(tmp_path: Path) -> None:
+    body = b"\x1b\x17\x00\xf8brotli-ish bytes"
+    src = vcr_file(
+        tmp_path / "br.yaml",
+        exchange(body, response_headers={"content-type": [SSE], "content-encoding": ["br"]}),
+    )
+
+    (interaction,) = streamtest.import_vcr(src, tmp_path / "br.jsonl").interactions
+
+    assert [c.data for c in interaction.response.chunks] == [body]
+
+
 def test_binary_bodies_stay_exact(tmp_path: Path) -> None:
     blob = bytes(range(256)) * 4
     src = vcr_file(tmp_path / "b.yaml", exchange(blob, "application/octet-stream"))
