@@ -55,8 +55,8 @@ def _replay(path: str, speed: float, instant: bool, untimed_gap: float) -> int:
         gap = None if response.timed else untimed_gap
         pacer = Pacer(RealClock(), timing, speed, untimed_gap=gap)
         start = time.perf_counter()
-        for index, chunk in enumerate(response.chunks):
-            pacer.wait(pacer.due(index, chunk.t))
+        for position, chunk in enumerate(response.chunks):
+            pacer.wait(pacer.due(position, chunk.t))
             out.write(chunk.data)
             out.flush()
         took = time.perf_counter() - start

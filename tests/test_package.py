@@ -69,6 +69,21 @@ def test_cli_replay_writes_the_exact_bytes(capfdbinary: pytest.CaptureFixture[by
     assert out.startswith(streamtest.load_cassette(QUICKSTART).interactions[0].response.body)
 
 
+def test_cli_replay_of_imported_streams_names_each_interaction_and_its_unknown_timing(
+    capfdbinary: pytest.CaptureFixture[bytes],
+) -> None:
+    converted = ROOT / "cassettes/realworld/llm-anthropic/test_async_prompt.jsonl"
+    interactions = streamtest.load_cassette(converted).interactions
+    assert len(interactions) == 2 and not interactions[0].response.timed
+
+    assert main(["replay", "--untimed-gap", "0", str(converted)]) == 0
+
+    out = capfdbinary.readouterr().out
+    assert b"--- #0 POST" in out and b"--- #1 POST" in out
+    assert out.count(b"first chunk unknown, last unknown") == 2
+    assert interactions[1].response.body in out
+
+
 def test_cli_reports_a_bad_cassette(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"streamtest": 9}\n')
