@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import io
 import json
-import zlib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -51,7 +50,7 @@ def import_vcr(src: str | Path, dest: str | Path, *, redact: Redaction | None = 
     for index, raw in enumerate(interactions):
         try:
             converted.append(_interaction(raw, scrubber))
-        except (_BadInteraction, FramingError, zlib.error) as exc:
+        except (_BadInteraction, FramingError) as exc:  # corrupt gzip is a FramingError too
             raise CassetteError(
                 src, f"interaction {index} cannot be imported: {exc}", fix=_FIX
             ) from exc

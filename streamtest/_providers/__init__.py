@@ -21,9 +21,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from .._core.framing import Event, decode_response
 from .._core.model import Interaction, Request, Response
 from .anthropic import aggregate_anthropic
-from .decode import decode, provider_events_of
+from .decode import provider_events_of
 from .detect import api_from_events, api_from_url
 from .errors import http_error, transport_error
 from .gemini import aggregate_gemini
@@ -52,21 +53,25 @@ _AGGREGATORS: dict[str, Callable[[list[ProviderEvent], Draft], None]] = {
 }
 
 
+def _api(url: str, events: tuple[Event, ...]) -> str:
+    """By the URL path, else by the events' shapes, else ``"unknown"``; the URL is free, so
+    the events are parsed for this only when it says nothing."""
+    return api_from_url(url) or api_from_events(provider_events_of(events, ""))
+
+
 def detect_api(request: Request, response: Response) -> str:
     """The API this exchange speaks: by the request's URL path, else by the response's event
     shapes, else ``"unknown"``."""
-    api = api_from_url(request.url)
-    if api is not None:
+    if (api := api_from_url(request.url)) is not None:
         return api
-    return api_from_events(provider_events_of(decode(response, url=request.url).events, ""))
+    return _api(request.url, decode_response(response, url=request.url).events)
 
 
 def provider_events(interaction: Interaction) -> list[ProviderEvent]:
     """The response's events, parsed and named as its API names them (see `ProviderEvent`)."""
     url = interaction.request.url
-    events = decode(interaction.response, url=url).events
-    api = api_from_url(url) or api_from_events(provider_events_of(events, ""))
-    return provider_events_of(events, api)
+    events = decode_response(interaction.response, url=url).events
+    return provider_events_of(events, _api(url, events))
 
 
 def aggregate(interaction: Interaction) -> Aggregate:
@@ -75,10 +80,8 @@ def aggregate(interaction: Interaction) -> Aggregate:
     Raises `StreamtestError` when the API's SDK, needed to aggregate it, is not installed.
     """
     request, response = interaction.request, interaction.response
-    decoded = decode(response, url=request.url)
-    api = api_from_url(request.url)
-    if api is None:
-        api = api_from_events(provider_events_of(decoded.events, ""))
+    decoded = decode_response(response, url=request.url)
+    api = _api(request.url, decoded.events)
     events = provider_events_of(decoded.events, api)
     draft = Draft()
     if response.status >= 400:

@@ -1,6 +1,6 @@
-"""From a recorded response to `ProviderEvent`s: parse each decoded event the way its API does.
+"""From decoded events to `ProviderEvent`s: parse each event the way its API does.
 
-Decoding is the core layer's ``decode_response``, which keeps every event before a cut (a
+The events come from the core's ``decode_response``, which keeps every event before a cut (a
 recorded transport error, a client that closed early) and sets the framing error aside rather
 than raising it: an aggregate of a broken stream is exactly what a test wants to look at.
 """
@@ -12,11 +12,8 @@ import binascii
 import json
 from typing import Any
 
-from .._core.framing import DecodedBody, Event
-from .._core.framing import decode_response as decode
+from .._core.framing import Event
 from .types import ProviderEvent
-
-__all__ = ["DecodedBody", "decode", "provider_events_of"]
 
 
 def provider_events_of(events: tuple[Event, ...] | list[Event], api: str) -> list[ProviderEvent]:

@@ -1,72 +1,24 @@
-"""Helpers for provider tests: the real vcrpy corpus as `Interaction`s, and hand-built bodies.
-
-vcrpy cassettes keep the whole body, so each becomes one chunk; the framing decodes it the
-same way whatever the chunk boundaries (its own tests check that).
-"""
+"""Helpers for provider tests: the real corpus as `Interaction`s, and hand-built bodies."""
 
 from __future__ import annotations
 
-import csv
 import json
-from pathlib import Path
 from typing import Any
 
-import yaml
-
+import streamtest
+from fixtures.corpus import ROOT, manifest_rows
 from streamtest._core.model import Chunk, Interaction, Request, Response
-
-VCR_DIR = Path(__file__).resolve().parents[2] / "cassettes" / "realworld" / "vcr"
 
 
 def manifest() -> list[dict[str, str]]:
     """The rows of the corpus MANIFEST.tsv (provider, api, features, event counts...)."""
-    text = (VCR_DIR / "MANIFEST.tsv").read_text(encoding="utf-8")
-    return list(csv.DictReader(text.splitlines(), delimiter="\t"))
-
-
-def _body(holder: dict[str, Any]) -> bytes:
-    """A vcrpy body: ``body.string`` (text, or bytes kept as recorded, e.g. gzip), ``body``
-    as a plain string, or pydantic-ai's ``parsed_body``."""
-    if "parsed_body" in holder:
-        return json.dumps(holder["parsed_body"]).encode()
-    body = holder.get("body")
-    if isinstance(body, dict):
-        body = body.get("string")
-    if body is None:
-        return b""
-    return body if isinstance(body, bytes) else str(body).encode("utf-8")
-
-
-def _headers(raw: dict[str, Any] | None) -> tuple[tuple[str, str], ...]:
-    pairs: list[tuple[str, str]] = []
-    for name, values in (raw or {}).items():
-        for value in values if isinstance(values, list) else [values]:
-            pairs.append((str(name), str(value)))
-    return tuple(pairs)
+    return manifest_rows()
 
 
 def load_vcr(relative: str) -> list[Interaction]:
-    """Every interaction of a vcrpy cassette in the corpus, the response body as one chunk."""
-    path = VCR_DIR / relative
-    data = yaml.load(path.read_text(encoding="utf-8"), Loader=yaml.CSafeLoader)
-    interactions = []
-    for item in data["interactions"]:
-        req, resp = item["request"], item["response"]
-        request = Request(
-            method=str(req.get("method", "POST")),
-            url=str(req["uri"]),
-            headers=_headers(req.get("headers")),
-            body=_body(req),
-        )
-        status = resp.get("status", 200)
-        body = _body(resp)
-        response = Response(
-            status=int(status["code"]) if isinstance(status, dict) else int(status),
-            headers=_headers(resp.get("headers")),
-            chunks=(Chunk(t=0.0, data=body),) if body else (),
-        )
-        interactions.append(Interaction(request=request, response=response))
-    return interactions
+    """Every interaction of a corpus cassette, from its committed conversion (one chunk per
+    event, as `import_vcr` wrote it; `tests/test_corpus.py` checks it is up to date)."""
+    return streamtest.load_cassette((ROOT / relative).with_suffix(".jsonl")).interactions
 
 
 def sse(*events: Any, newline: str = "\n") -> bytes:
