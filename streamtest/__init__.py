@@ -10,14 +10,28 @@ from ._core.clock import Clock, RealClock, Timing
 from ._core.errors import (
     CassetteError,
     IncompleteRecordingError,
+    RecordedStreamError,
     StreamtestError,
+    UnencodableItemError,
     UnmatchedRequestError,
+    UnmatchedStreamError,
 )
 from ._core.fileformat import FORMAT_VERSION
 from ._core.matching import BUILTIN_MATCHERS, DEFAULT_MATCH_ON, Matcher
-from ._core.model import Cassette, Chunk, End, Interaction, Request, Response, StreamError
+from ._core.model import (
+    Cassette,
+    Chunk,
+    End,
+    Interaction,
+    Item,
+    ObjectStream,
+    Request,
+    Response,
+    StreamError,
+)
 from ._core.modes import RecordMode
 from ._core.redaction import Redaction
+from ._objects import Codec, record_stream, register_codec, register_type, replay_stream
 from ._providers import (
     Aggregate,
     ProviderError,
@@ -40,14 +54,18 @@ __all__ = [
     "CassetteError",
     "Chunk",
     "Clock",
+    "Codec",
     "End",
     "IncompleteRecordingError",
     "Interaction",
+    "Item",
     "Matcher",
+    "ObjectStream",
     "ProviderError",
     "ProviderEvent",
     "RealClock",
     "RecordMode",
+    "RecordedStreamError",
     "Redaction",
     "Request",
     "Response",
@@ -55,12 +73,18 @@ __all__ = [
     "StreamtestError",
     "Timing",
     "ToolCall",
+    "UnencodableItemError",
     "UnmatchedRequestError",
+    "UnmatchedStreamError",
     "__version__",
     "aggregate",
     "detect_api",
     "import_vcr",
     "load_cassette",
     "provider_events",
+    "record_stream",
+    "register_codec",
+    "register_type",
+    "replay_stream",
     "use_cassette",
 ]

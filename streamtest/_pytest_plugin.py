@@ -13,6 +13,9 @@ swallowed (or replaced with an exception that hides it) is raised again at teard
 
 Under pytest-xdist every worker writes only the cassettes of the tests it runs, each through a
 private temporary file renamed into place, so workers never see each other's half-written files.
+
+The ``stream_snapshot`` fixture (syrupy snapshots as readable YAML files, with helpers for
+streams) is described in `streamtest.snapshot`.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -29,6 +32,9 @@ from ._core.errors import UnmatchedRequestError
 from ._core.model import Cassette
 from ._core.modes import RecordMode
 from ._session import use_cassette
+
+if TYPE_CHECKING:
+    from .snapshot import StreamSnapshot
 
 _MARKER_HELP = (
     "streamtest(path=None, *, record_mode=None, timing='instant', speed=1.0, untimed_gap=0.0, "
@@ -165,3 +171,25 @@ def _streamtest_marker(request: pytest.FixtureRequest) -> None:
     """A test with the marker gets its cassette even when it does not ask for the fixture."""
     if request.node.get_closest_marker("streamtest") is not None:
         request.getfixturevalue("cassette")
+
+
+@pytest.fixture
+def stream_snapshot(request: pytest.FixtureRequest) -> StreamSnapshot:
+    """syrupy's ``snapshot``, writing one readable YAML file per snapshot, plus
+    ``.aggregate(value)`` and ``.events(events)`` for streams (see `streamtest.snapshot`)."""
+    try:  # here, not at the top: the plugin loads in every pytest run and must stay light
+        from .snapshot import stream_snapshot_from
+        from .snapshot._yaml import import_yaml
+
+        import_yaml()
+    except ImportError as exc:
+        pytest.fail(f"The stream_snapshot fixture cannot run: {exc}", pytrace=False)
+    try:
+        snapshot = request.getfixturevalue("snapshot")
+    except pytest.FixtureLookupError:
+        pytest.fail(
+            "The stream_snapshot fixture builds on syrupy's snapshot fixture, which this run "
+            "does not have; enable the syrupy plugin (remove -p no:syrupy).",
+            pytrace=False,
+        )
+    return stream_snapshot_from(snapshot)

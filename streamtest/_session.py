@@ -4,18 +4,22 @@ from __future__ import annotations
 
 import functools
 import inspect
+import json
 import threading
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from ._core import fileformat
 from ._core.choices import parse_choice
 from ._core.clock import Clock, Pacer, RealClock, Timing, check_gap, check_speed
-from ._core.errors import UnmatchedRequestError
+from ._core.errors import StreamtestError, UnmatchedRequestError, UnmatchedStreamError
 from ._core.matching import DEFAULT_MATCH_ON, Matcher, NamedMatcher, resolve_matchers
-from ._core.model import Cassette, Interaction, Request
+from ._core.matching import _canonical as canonical_json
+from ._core.matching import _diff as json_diff
+from ._core.model import Cassette, Interaction, ObjectStream, Request
 from ._core.modes import Plan, RecordMode, default_record_mode
 from ._core.recording import Recording
 from ._core.redaction import Redaction, Scrubber
@@ -27,8 +31,43 @@ from ._wire.routing import Replay
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+class StreamRecorder(Protocol):
+    """An object stream being recorded, as the session sees it (see ``streamtest._objects``)."""
+
+    def recorded(self) -> ObjectStream | None:
+        """The stream so far (one still open ends ``closed``), or None when there is nothing to
+        keep."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class StreamReplay:
+    """Replay ``stream``, recorded as object stream number ``index`` of the cassette at ``path``,
+    paced by ``pacer``."""
+
+    stream: ObjectStream
+    pacer: Pacer
+    path: Path
+    index: int
+
+    @property
+    def origin(self) -> str:
+        """Where the stream is recorded, for error messages."""
+        return f"{self.path} (object stream {self.index}, {self.stream.name!r})"
+
+
+def _with_key(key: Any) -> str:
+    return "with no key" if key is None else f"with the key {json.dumps(key)}"
+
+
+def same_stream(stream: ObjectStream, name: str, key: Any) -> bool:
+    """Whether ``stream`` is recorded under ``name`` and a key equal to ``key`` as JSON."""
+    return stream.name == name and canonical_json(stream.key) == canonical_json(key)
+
+
 class Session:
-    """One activation of a cassette: routes each live request to replay or recording."""
+    """One activation of a cassette: routes each live request, and each object stream, to replay
+    or recording."""
 
     def __init__(
         self,
@@ -52,7 +91,11 @@ class Session:
         )
         self.played: set[int] = set()
         self.recordings: list[Recording] = []
-        self.misses: list[UnmatchedRequestError] = []
+        self.recorded_streams = tuple(cassette.streams) if plan.replays else ()
+        self.played_streams: set[int] = set()
+        self.stream_recorders: list[StreamRecorder] = []
+        self.misses: list[UnmatchedRequestError | UnmatchedStreamError] = []
+        self.finished = False
         self._lock = threading.Lock()
 
     def _matches(self, live: Request) -> list[int]:
@@ -93,6 +136,80 @@ class Session:
             self.misses.append(error)
             raise error
 
+    def route_stream(self, name: str, key: Any, recorder: StreamRecorder) -> StreamReplay | None:
+        """Replay the first unplayed recorded object stream named ``name`` whose key equals
+        ``key`` (an encoded, redacted JSON value), or else one recorded without a key; else
+        keep ``recorder``'s stream for the cassette and return None; else raise
+        `UnmatchedStreamError`."""
+        with self._lock:
+            if self.finished:
+                raise StreamtestError(
+                    f"The object stream {name!r} began after the cassette {self.cassette.path} "
+                    "was closed, so it can be neither replayed nor recorded. Iterate the stream "
+                    "inside the `with use_cassette(...)` block (or the test) that created it."
+                )
+            matches = [
+                i
+                for i, stream in enumerate(self.recorded_streams)
+                if same_stream(stream, name, key)
+            ] or [
+                # a stream recorded without a key answers a call with any key, when no stream
+                # recorded with that very key does
+                i
+                for i, stream in enumerate(self.recorded_streams)
+                if stream.name == name and stream.key is None
+            ]
+            fresh = [i for i in matches if i not in self.played_streams]
+            if fresh or (matches and self.repeats):
+                index = fresh[0] if fresh else matches[-1]
+                self.played_streams.add(index)
+                pacer = Pacer(self.clock, self.timing, self.speed)
+                stream = self.recorded_streams[index]
+                return StreamReplay(stream, pacer, self.cassette.path, index)
+            if self.plan.records:
+                self.stream_recorders.append(recorder)
+                return None
+            error = UnmatchedStreamError(self._stream_miss(name, key, matches))
+            self.misses.append(error)
+            raise error
+
+    def _stream_miss(self, name: str, key: Any, played: list[int]) -> str:
+        path, mode = self.cassette.path, self.plan.mode.value
+        lines = [
+            f"No recorded object stream in cassette {path} matches the stream {name!r} "
+            f"{_with_key(key)} (record mode {mode!r})."
+        ]
+        same = [(i, s) for i, s in enumerate(self.recorded_streams) if s.name == name]
+        if not self.plan.replays:
+            lines.append(
+                f"The cassette file does not exist, and record mode {mode!r} never records. "
+                'Record it first with record_mode="once" (the default outside CI) or "all".'
+            )
+            return "\n".join(lines)
+        if played:
+            lines.append(
+                f"Object stream(s) {played} match it but were already played: streams with the "
+                "same name and key replay in recorded order, each once. Record it again, or pass "
+                "allow_playback_repeats=True to replay the last match again."
+            )
+            return "\n".join(lines)
+        if same:
+            diffs = [(json_diff(key, s.key), i) for i, s in same]
+            differences, index = min(diffs, key=lambda pair: len(pair[0]))
+            lines.append(f"The closest is object stream {index}, whose key differs:")
+            lines += [f"  - key{where}: {what}" for where, what in differences[:6]]
+        elif self.recorded_streams:
+            names = ", ".join(sorted({repr(s.name) for s in self.recorded_streams}))
+            lines.append(f"The cassette holds no object stream named {name!r}; it holds: {names}.")
+        else:
+            lines.append("The cassette holds no object streams.")
+        lines.append(
+            'To record it, run once with record_mode="new_episodes" (pytest: '
+            '--streamtest-record-mode=new_episodes) to add it to the cassette, or "all" to '
+            "record the whole cassette again."
+        )
+        return "\n".join(lines)
+
     def new_interactions(self) -> list[Interaction]:
         with self._lock:
             recordings = [r for r in self.recordings if r.started]
@@ -104,12 +221,20 @@ class Session:
             )
         return out
 
+    def new_streams(self) -> list[ObjectStream]:
+        with self._lock:
+            recorders = list(self.stream_recorders)
+        return [stream for r in recorders if (stream := r.recorded()) is not None]
+
     def finish(self) -> None:
         """Store what was recorded, atomically; a replay-only session writes nothing."""
-        new = self.new_interactions()
-        if not new:
+        with self._lock:
+            self.finished = True  # first: a stream routed after this point is refused, not lost
+        new, streams = self.new_interactions(), self.new_streams()
+        if not new and not streams:
             return
         self.cassette.interactions = [*self.recorded, *new]
+        self.cassette.streams = [*self.recorded_streams, *streams]
         fileformat.save(self.cassette, recorded_with=f"streamtest {__version__}")
 
 
@@ -147,10 +272,12 @@ class use_cassette:  # named like a function: it is used like vcrpy's use_casset
         self.clock = clock or RealClock()
         self._sessions: list[Session] = []
 
-    def _start(self) -> Cassette:
+    def session(self) -> Session:
+        """A new session on this cassette, not activated: nothing is patched. (A standalone
+        ``record_stream(..., path=...)`` uses one for its single object stream.)"""
         exists = self.path.exists()
         cassette = fileformat.load(self.path) if exists else Cassette(self.path)
-        session = Session(
+        return Session(
             cassette,
             Plan(self.record_mode, exists=exists),
             matchers=self.matchers,
@@ -161,9 +288,12 @@ class use_cassette:  # named like a function: it is used like vcrpy's use_casset
             untimed_gap=self.untimed_gap,
             allow_playback_repeats=self.allow_playback_repeats,
         )
+
+    def _start(self) -> Cassette:
+        session = self.session()
         self._sessions.append(session)
         patch.activate(session)
-        return cassette
+        return session.cassette
 
     def _stop(self, exc: BaseException | None) -> None:
         session = self._sessions.pop()

@@ -141,6 +141,12 @@ def _imports(path: Path) -> list[tuple[str, bool]]:
         pytest.param(
             "_providers", ("_core",), ("openai", "anthropic"), id="providers: core, SDKs lazily"
         ),
+        pytest.param(
+            "_objects",
+            ("_core", "_session", "_wire", "_version"),
+            (),
+            id="objects: core, session and the patch's active cassette; adapters by name only",
+        ),
     ],
 )
 def test_layers_import_only_what_is_below_them(
@@ -157,3 +163,9 @@ def test_layers_import_only_what_is_below_them(
                 assert ".".join(module.split(".")[:2]) in allowed, (path, module)
             elif root not in stdlib:
                 assert root in libraries and not at_top, (path, module)
+
+
+def test_the_session_imports_neither_object_streams_nor_adapters() -> None:
+    # Object streams sit above the session and reach adapters' codecs by module name only.
+    for module, _ in _imports(ROOT / "streamtest" / "_session.py"):
+        assert not module.startswith(("streamtest._objects", "streamtest.langchain")), module

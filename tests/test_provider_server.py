@@ -20,7 +20,9 @@ import httpx2
 import openai
 import pytest
 import yaml
+from openai.types.responses import ResponseFunctionToolCall
 
+from fixtures.provider_events import Api, Turn, reply_turn
 from fixtures.provider_server import (
     ProviderServer,
     Scenario,
@@ -355,6 +357,295 @@ def test_anthropic_messages_stream(server: ProviderServer) -> None:
     assert message.content[0].type == "text" and message.content[0].text == TEXT
     assert message.usage.output_tokens == len(WORDS)
     assert server.requests[-1].path.endswith("/v1/messages")
+
+
+# ------------------------------------------------------------------ tool loops and echo
+
+ASK = [{"role": "user", "content": "weather?"}]
+RESPONSES_TOOL: Any = {
+    "type": "function",
+    "name": "get_weather",
+    "parameters": WEATHER_TOOL["function"]["parameters"],
+    "strict": False,
+}
+ANTHROPIC_TOOL: Any = {
+    "name": "get_weather",
+    "input_schema": WEATHER_TOOL["function"]["parameters"],
+}
+
+
+def openai_client(server: ProviderServer, scenario: Scenario) -> openai.OpenAI:
+    return openai.OpenAI(base_url=server.base_url(scenario), api_key="x", max_retries=0)
+
+
+def anthropic_client(server: ProviderServer, scenario: Scenario) -> anthropic.Anthropic:
+    base = server.base_url(scenario, suffix="")
+    return anthropic.Anthropic(base_url=base, api_key="x", max_retries=0)
+
+
+def test_anthropic_tool_use_stream_and_message(server: ProviderServer) -> None:
+    ask: Any = {"model": "claude-loop", "max_tokens": 64, "messages": ASK}
+    with anthropic_client(server, Scenario(tool_call=True, split="halves")) as client:
+        events = list(client.messages.create(**ask, tools=[ANTHROPIC_TOOL], stream=True))
+        with client.messages.stream(**ask, tools=[ANTHROPIC_TOOL]) as stream:
+            final = stream.get_final_message()
+        whole = client.messages.create(**ask, tools=[ANTHROPIC_TOOL])
+    assert [e.type for e in events] == [
+        "message_start",
+        "content_block_start",
+        *["content_block_delta"] * 3,
+        "content_block_stop",
+        "message_delta",
+        "message_stop",
+    ]
+    start = events[1]
+    assert start.type == "content_block_start" and start.content_block.type == "tool_use"
+    assert start.content_block.input == {} and start.content_block.id == "toolu_loopback_1"
+    fragments = [
+        e.delta.partial_json
+        for e in events
+        if e.type == "content_block_delta" and e.delta.type == "input_json_delta"
+    ]
+    assert json.loads("".join(fragments)) == {"city": "Paris"}
+    delta = events[-2]
+    assert delta.type == "message_delta" and delta.delta.stop_reason == "tool_use"
+    assert delta.usage.output_tokens == len(fragments)
+    (block,) = final.content
+    assert block.type == "tool_use" and block.name == "get_weather"
+    assert block.id == "toolu_loopback_1" and block.input == {"city": "Paris"}
+    assert final.stop_reason == "tool_use" and final.usage.output_tokens == len(fragments)
+    assert whole.model_dump() == final.model_dump()
+
+
+def test_openai_responses_function_call_stream_and_object(server: ProviderServer) -> None:
+    ask: Any = {"model": "gpt-loop", "input": "weather?", "tools": [RESPONSES_TOOL]}
+    with openai_client(server, Scenario(tool_call=True, split="utf8")) as client:
+        events = list(client.responses.create(**ask, stream=True))
+        with client.responses.stream(**ask) as stream:
+            final = stream.get_final_response()
+        whole = client.responses.create(**ask)
+    assert [e.type for e in events] == [
+        "response.created",
+        "response.in_progress",
+        "response.output_item.added",
+        *["response.function_call_arguments.delta"] * 3,
+        "response.function_call_arguments.done",
+        "response.output_item.done",
+        "response.completed",
+    ]
+    assert [e.sequence_number for e in events] == list(range(len(events)))
+    added = events[2]
+    assert added.type == "response.output_item.added" and added.item.type == "function_call"
+    assert (added.item.id, added.item.arguments) == ("fc_loopback_1", "")
+    fragments = [e.delta for e in events if e.type == "response.function_call_arguments.delta"]
+    assert json.loads("".join(fragments)) == {"city": "Paris"}
+    completed = events[-1]
+    assert completed.type == "response.completed"
+    for response in (final, whole, completed.response):
+        (call,) = response.output
+        assert isinstance(call, ResponseFunctionToolCall) and call.status == "completed"
+        assert (call.id, call.call_id, call.name) == (
+            "fc_loopback_1",
+            "call_loopback_1",
+            "get_weather",
+        )
+        assert json.loads(call.arguments) == {"city": "Paris"}
+        assert response.output_text == ""
+        assert response.usage is not None and response.usage.output_tokens == len(fragments)
+
+
+def ask_chat(server: ProviderServer, scenario: Scenario, messages: Any, stream: bool) -> Any:
+    """(text, completion tokens) of a chat completion, streamed or not."""
+    with openai_client(server, scenario) as client:
+        if not stream:
+            done = client.chat.completions.create(model="m", messages=messages)
+            assert done.usage is not None and done.choices[0].finish_reason == "stop"
+            return done.choices[0].message.content, done.usage.completion_tokens
+        chunks = list(
+            client.chat.completions.create(
+                model="m", messages=messages, stream=True, stream_options={"include_usage": True}
+            )
+        )
+    assert chunks[-1].usage is not None
+    text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    return text, chunks[-1].usage.completion_tokens
+
+
+def ask_responses(server: ProviderServer, scenario: Scenario, items: Any, stream: bool) -> Any:
+    """(text, output tokens) of a Responses call, streamed or not."""
+    with openai_client(server, scenario) as client:
+        if stream:
+            events = list(client.responses.create(model="m", input=items, stream=True))
+            deltas = [e.delta for e in events if e.type == "response.output_text.delta"]
+            completed = events[-1]
+            assert completed.type == "response.completed"
+            done = completed.response
+            assert "".join(deltas) == done.output_text
+        else:
+            done = client.responses.create(model="m", input=items)
+    assert done.usage is not None and done.output[0].type == "message"
+    return done.output_text, done.usage.output_tokens
+
+
+def ask_anthropic(server: ProviderServer, scenario: Scenario, messages: Any, stream: bool) -> Any:
+    """(text, output tokens) of an Anthropic message, streamed or not."""
+    done: anthropic.types.Message
+    pieces: list[str] | None = None
+    with anthropic_client(server, scenario) as client:
+        if stream:
+            with client.messages.stream(model="c", max_tokens=64, messages=messages) as s:
+                pieces = list(s.text_stream)
+                done = s.get_final_message()
+        else:
+            done = client.messages.create(model="c", max_tokens=64, messages=messages)
+    (block,) = done.content
+    assert done.stop_reason == "end_turn" and isinstance(block, anthropic.types.TextBlock)
+    assert pieces is None or "".join(pieces) == block.text
+    return block.text, done.usage.output_tokens
+
+
+CALL: Any = {"id": "call_loopback_1", "type": "function"}
+CALL["function"] = {"name": "get_weather", "arguments": '{"city": "Paris"}'}
+TOOL_USE: Any = {"type": "tool_use", "id": "toolu_loopback_1", "name": "get_weather"}
+TOOL_USE["input"] = {"city": "Paris"}
+FOLLOW_UPS = [
+    pytest.param(
+        ask_chat,
+        [
+            *ASK,
+            {"role": "assistant", "content": None, "tool_calls": [CALL]},
+            {"role": "tool", "tool_call_id": "call_loopback_1", "content": "sunny"},
+        ],
+        id="chat",
+    ),
+    pytest.param(
+        ask_responses,
+        [
+            *ASK,
+            {
+                "type": "function_call",
+                "call_id": "call_loopback_1",
+                "name": "get_weather",
+                "arguments": '{"city": "Paris"}',
+            },
+            {"type": "function_call_output", "call_id": "call_loopback_1", "output": "sunny"},
+        ],
+        id="responses",
+    ),
+    pytest.param(
+        ask_anthropic,
+        [
+            *ASK,
+            {"role": "assistant", "content": [TOOL_USE]},
+            {
+                "role": "user",
+                "content": [
+                    {"type": "tool_result", "tool_use_id": "toolu_loopback_1", "content": "sunny"}
+                ],
+            },
+        ],
+        id="anthropic",
+    ),
+]
+
+
+@pytest.mark.parametrize("stream", [True, False], ids=["stream", "whole"])
+@pytest.mark.parametrize(("ask", "conversation"), FOLLOW_UPS)
+def test_a_tool_result_gets_the_text_answer(
+    server: ProviderServer, ask: Any, conversation: Any, stream: bool
+) -> None:
+    assert ask(server, Scenario(tool_call=True), conversation, stream) == (TEXT, len(WORDS))
+    echoed = f"sunny! [{ASK[0]['content']}]"  # the question, not the tool result, is echoed
+    scenario = Scenario(text="sunny!", tool_call=True, echo=True)
+    assert ask(server, scenario, conversation, stream) == (echoed, 2)
+
+
+def text_parts(kind: str, *texts: str) -> list[dict[str, str]]:
+    return [{"type": kind, "text": t} for t in texts]
+
+
+ECHOES = [
+    pytest.param(ask_chat, [{"role": "user", "content": "question"}], "question", id="chat-str"),
+    pytest.param(
+        ask_chat,
+        [
+            {"role": "system", "content": "be brief"},
+            {"role": "user", "content": "first"},
+            {"role": "assistant", "content": "ok"},
+            {"role": "user", "content": text_parts("text", "naïve", "café?")},
+        ],
+        "naïve café?",
+        id="chat-parts-last-user",
+    ),
+    pytest.param(ask_responses, "bare input", "bare input", id="responses-bare-str"),
+    pytest.param(
+        ask_responses,
+        [
+            {"role": "user", "content": "first"},
+            {"type": "message", "role": "user", "content": text_parts("input_text", "a", "b")},
+        ],
+        "a b",
+        id="responses-parts-last-user",
+    ),
+    pytest.param(
+        ask_anthropic, [{"role": "user", "content": "question"}], "question", id="anthropic-str"
+    ),
+    pytest.param(
+        ask_anthropic,
+        [
+            {"role": "user", "content": "first"},
+            {"role": "assistant", "content": "ok"},
+            {"role": "user", "content": text_parts("text", "日本語", "too")},
+        ],
+        "日本語 too",
+        id="anthropic-blocks-last-user",
+    ),
+]
+
+
+@pytest.mark.parametrize("stream", [True, False], ids=["stream", "whole"])
+@pytest.mark.parametrize(("ask", "conversation", "echoed"), ECHOES)
+def test_echo_answers_with_the_last_user_prompt(
+    server: ProviderServer, ask: Any, conversation: Any, echoed: str, stream: bool
+) -> None:
+    scenario = Scenario(text="Answer:", echo=True, split="utf8")
+    text, tokens = ask(server, scenario, conversation, stream)
+    assert text == f"Answer: [{echoed}]"
+    assert tokens == len(text.split())
+    assert ask(server, Scenario(text="Answer:"), conversation, stream) == ("Answer:", 1)
+
+
+EDGES = [
+    pytest.param("chat", {}, Turn("A []"), id="no-conversation"),
+    pytest.param("chat", {"messages": "junk"}, Turn("A []"), id="not-a-list"),
+    pytest.param(
+        "responses", {"input": [1, {"role": "user", "content": ""}]}, Turn("A []"), id="empty"
+    ),
+    pytest.param(
+        "messages",
+        {"messages": [{"role": "user", "content": [{"type": "image"}]}]},
+        Turn("A []"),
+        id="user-without-text",
+    ),
+    pytest.param(
+        "messages",
+        {"messages": [{"role": "user", "content": "q"}, {"role": "user", "content": []}]},
+        Turn("A [q]"),
+        id="skips-textless-user",
+    ),
+    pytest.param(
+        "responses",
+        {"input": [{"type": "function_call_output", "role": "user", "content": "x"}]},
+        Turn("A []"),
+        id="tool-output-is-not-a-prompt",
+    ),
+]
+
+
+@pytest.mark.parametrize(("api", "request_body", "turn"), EDGES)
+def test_reply_turn_edges(api: Api, request_body: dict[str, Any], turn: Turn) -> None:
+    assert reply_turn(Scenario(text="A", echo=True), api, request_body) == turn
+    assert reply_turn(Scenario(text="A"), api, request_body) == Turn("A")
 
 
 # ------------------------------------------------------------------ realworld cassettes

@@ -3,7 +3,10 @@
     StreamtestError
     ├── CassetteError            a cassette file is unreadable or malformed
     ├── IncompleteRecordingError  replay was asked for data the recording does not hold
-    └── UnmatchedRequestError     (also an AssertionError) no recorded interaction matches
+    ├── RecordedStreamError       a recorded object stream failed with a non-builtin exception
+    ├── UnencodableItemError      (also a TypeError) no codec can store an object stream's item
+    ├── UnmatchedRequestError     (also an AssertionError) no recorded interaction matches
+    └── UnmatchedStreamError      (also an AssertionError) no recorded object stream matches
 
 Every message is a full sentence that says what is wrong and how to fix it.
 """
@@ -41,6 +44,35 @@ class UnmatchedRequestError(StreamtestError, AssertionError):
     """No recorded interaction matches a request and the record mode forbids recording it."""
 
 
+class UnmatchedStreamError(StreamtestError, AssertionError):
+    """No recorded object stream matches a name and key, and the record mode forbids recording."""
+
+
+class UnencodableItemError(StreamtestError, TypeError):
+    """An object stream yielded an item that no codec can turn into JSON."""
+
+
+class RecordedStreamError(StreamtestError):
+    """Replay of an object stream whose recording failed with an exception that is not a
+    builtin: ``type`` is the recorded class name and ``message`` its message."""
+
+    def __init__(self, type: str, message: str, *, origin: str) -> None:
+        self.type, self.message = type, message
+        super().__init__(
+            f"{type}: {message} (raised again from the failure recorded in {origin}; the "
+            "recorded class is not a builtin exception, so replay raises RecordedStreamError with "
+            "its .type and .message)."
+        )
+
+
 # Tracebacks and test reports name the public path, not this private module.
-for _cls in (StreamtestError, CassetteError, IncompleteRecordingError, UnmatchedRequestError):
+for _cls in (
+    StreamtestError,
+    CassetteError,
+    IncompleteRecordingError,
+    RecordedStreamError,
+    UnencodableItemError,
+    UnmatchedRequestError,
+    UnmatchedStreamError,
+):
     _cls.__module__ = "streamtest"

@@ -5,6 +5,9 @@
     {"t":0.081234,"text":"data: {...}\\n\\n"}                       a chunk that is valid UTF-8
     {"t":0.092001,"b64":"8J+Y"}                                     any other chunk, base64
     {"end":"completed","chunks":2}                                  it ends: completed/failed/closed
+    {"stream":{"name":"answer","key":["q",1]}}                      an object stream begins
+    {"t":0.012345,"item":{"text":"Hel"}}                           one item, as encoded JSON
+    {"end":"completed","items":1}                                   it ends, like an interaction
 
 Reading decodes each line into one typed msgspec Struct (fast, and unknown keys are errors) and
 checks the order of records, so a truncated or hand-broken file is reported with its line.
@@ -23,7 +26,17 @@ from typing import Any
 import msgspec
 
 from .errors import CassetteError
-from .model import Cassette, Chunk, Interaction, Request, Response, StreamError, parse_json
+from .model import (
+    Cassette,
+    Chunk,
+    Interaction,
+    Item,
+    ObjectStream,
+    Request,
+    Response,
+    StreamError,
+    parse_json,
+)
 
 FORMAT_VERSION = 1
 _FIX_RERECORD = (
@@ -48,6 +61,11 @@ class _ResponseRecord(msgspec.Struct, omit_defaults=True, forbid_unknown_fields=
     timing: str | None = None  # "unknown", or absent when the offsets were measured
 
 
+class _StreamRecord(msgspec.Struct, omit_defaults=True, forbid_unknown_fields=True):
+    name: str
+    key: Any = None
+
+
 class _Line(msgspec.Struct, omit_defaults=True, forbid_unknown_fields=True):
     """Every record kind shares this one shape, so each line decodes in a single typed pass."""
 
@@ -60,7 +78,10 @@ class _Line(msgspec.Struct, omit_defaults=True, forbid_unknown_fields=True):
     b64: bytes | None = None
     end: str | None = None
     chunks: int | None = None
+    items: int | None = None
     error: StreamError | None = None
+    stream: _StreamRecord | None = None
+    item: Any = msgspec.UNSET  # JSON null is a legitimate item, so absence is UNSET
 
 
 _decoder = msgspec.json.Decoder(_Line)
@@ -120,6 +141,10 @@ def dumps(cassette: Cassette, *, recorded_with: str) -> bytes:
         lines.append(
             _Line(end=response.end.value, chunks=len(response.chunks), error=response.error)
         )
+    for stream in cassette.streams:
+        lines.append(_Line(stream=_StreamRecord(stream.name, stream.key)))
+        lines.extend(_Line(t=_micro(item.t), item=item.value) for item in stream.items)
+        lines.append(_Line(end=stream.end.value, items=len(stream.items), error=stream.error))
     return b"\n".join(_encoder.encode(line) for line in lines) + b"\n"
 
 
@@ -219,15 +244,18 @@ def _check_version(path: Path, version: object) -> None:
 
 
 class _Reader:
-    """Checks the record order while building the interactions."""
+    """Checks the record order while building the interactions and object streams."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self.interactions: list[Interaction] = []
+        self.streams: list[ObjectStream] = []
         self.request: Request | None = None
         self.head: _ResponseRecord | None = None
-        self.start_line = 0
+        self.stream: _StreamRecord | None = None
+        self.start_line = 0  # where the open interaction or object stream began
         self.chunks: list[Chunk] = []
+        self.items: list[Item] = []
 
     def fail(self, number: int, what: str) -> CassetteError:
         return CassetteError(self.path, what, line=number, fix=_FIX_RERECORD)
@@ -241,20 +269,50 @@ class _Reader:
             raise self.fail(number, "a second header line appears in the middle of the file.")
         elif line.request is not None:
             self._begin(number, line)
+        elif line.item is not msgspec.UNSET:
+            self._item(number, line)
         elif line.t is not None or line.text is not None or line.b64 is not None:
             self._chunk(number, line)
+        elif line.stream is not None:
+            self._begin_stream(number, line.stream)
         elif line.end is not None:
             self._end(number, line)
         else:
-            raise self.fail(number, "the record is neither an interaction, a chunk nor an end.")
+            raise self.fail(
+                number,
+                "the record is neither an interaction, a chunk, an object stream, an item nor an "
+                "end.",
+            )
 
-    def _begin(self, number: int, line: _Line) -> None:
+    def _check_nothing_open(self, number: int, what: str) -> None:
+        if self.request is None and self.stream is None:
+            return
+        open_one = "interaction" if self.request is not None else "object stream"
+        one = "the one" if open_one == what else f"the {open_one}"
+        raise self.fail(
+            number,
+            f"a new {what} begins before {one} on line {self.start_line} has its end record.",
+        )
+
+    def _begin_stream(self, number: int, record: _StreamRecord) -> None:
+        self._check_nothing_open(number, "object stream")
+        self.stream, self.start_line, self.items = record, number, []
+
+    def _item(self, number: int, line: _Line) -> None:
         if self.request is not None:
             raise self.fail(
                 number,
-                f"a new interaction begins before the one on line "
-                f"{self.start_line} has its end record.",
+                f"an item appears inside the interaction that begins on line {self.start_line}; "
+                "items belong to object streams.",
             )
+        if self.stream is None:
+            raise self.fail(number, "an item appears outside an object stream.")
+        if line.t is None or line.text is not None or line.b64 is not None:
+            raise self.fail(number, 'an item record holds exactly "t" and "item".')
+        self.items.append(Item(line.t, line.item))
+
+    def _begin(self, number: int, line: _Line) -> None:
+        self._check_nothing_open(number, "interaction")
         if line.response is None:
             raise self.fail(number, "the interaction has a request but no response.")
         if line.response.timing not in (None, "unknown"):
@@ -272,6 +330,12 @@ class _Reader:
 
     def _chunk(self, number: int, line: _Line) -> None:
         if self.request is None or self.head is None:
+            if self.stream is not None:
+                raise self.fail(
+                    number,
+                    "a chunk appears inside the object stream that begins on line "
+                    f"{self.start_line}; chunks belong to interactions.",
+                )
             raise self.fail(number, "a chunk appears outside an interaction.")
         if (line.text is None) == (line.b64 is None):
             raise self.fail(number, 'a chunk needs exactly one of "text" or "b64".')
@@ -286,19 +350,31 @@ class _Reader:
         assert data is not None
         self.chunks.append(Chunk(line.t or 0.0, data))
 
-    def _end(self, number: int, line: _Line) -> None:
-        if self.request is None or self.head is None:
-            raise self.fail(number, "an end record appears outside an interaction.")
+    def _check_end(self, number: int, line: _Line) -> None:
         if line.end not in ("completed", "failed", "closed"):
             raise self.fail(number, f'"end" is {line.end!r}; expected completed, failed or closed.')
+        if (line.end == "failed") != (line.error is not None):
+            raise self.fail(number, 'an "error" belongs exactly to an end that is "failed".')
+
+    def _end(self, number: int, line: _Line) -> None:
+        if self.stream is not None:
+            self._end_stream(number, line, self.stream)
+            return
+        if self.request is None or self.head is None:
+            raise self.fail(
+                number, "an end record appears outside an interaction or an object stream."
+            )
+        if line.items is not None:
+            raise self.fail(
+                number, 'the end record of an interaction counts "chunks", not "items".'
+            )
+        self._check_end(number, line)
         if line.chunks != len(self.chunks):
             raise self.fail(
                 number,
                 f"the end record counts {line.chunks} chunks but the "
                 f"interaction on line {self.start_line} has {len(self.chunks)}.",
             )
-        if (line.end == "failed") != (line.error is not None):
-            raise self.fail(number, 'an "error" belongs exactly to an end that is "failed".')
         response = Response(
             self.head.status,
             tuple(self.head.headers),
@@ -311,11 +387,30 @@ class _Reader:
         self.interactions.append(Interaction(self.request, response))
         self.request, self.head = None, None
 
+    def _end_stream(self, number: int, line: _Line, record: _StreamRecord) -> None:
+        if line.chunks is not None:
+            raise self.fail(
+                number, 'the end record of an object stream counts "items", not "chunks".'
+            )
+        self._check_end(number, line)
+        if line.items != len(self.items):
+            raise self.fail(
+                number,
+                f"the end record counts {line.items} items but the "
+                f"object stream on line {self.start_line} has {len(self.items)}.",
+            )
+        stream = ObjectStream(
+            record.name, tuple(self.items), record.key, line.error, line.end == "closed"
+        )
+        self.streams.append(stream)
+        self.stream = None
+
     def finish(self, last_line: int) -> Cassette:
-        if self.request is not None:
+        what = "interaction" if self.request is not None else "object stream"
+        if self.request is not None or self.stream is not None:
             raise self.fail(
                 last_line,
-                f"the file ends inside the interaction that begins on line {self.start_line}, "
+                f"the file ends inside the {what} that begins on line {self.start_line}, "
                 "which has no end record: it was cut short.",
             )
-        return Cassette(self.path, self.interactions)
+        return Cassette(self.path, self.interactions, streams=self.streams)

@@ -98,17 +98,54 @@ class Interaction(msgspec.Struct, frozen=True):
     response: Response
 
 
-class Cassette:
-    """The interactions of one cassette file, in the order their requests were sent."""
+class Item(msgspec.Struct, frozen=True):
+    """One item of an object stream: ``t`` seconds after the consumer first asked for an item,
+    and its ``value`` as encoded JSON (see ``docs/cassette-format.md``), not the Python object."""
 
-    def __init__(self, path: Path | str, interactions: list[Interaction] | None = None) -> None:
+    t: float
+    value: Any
+
+
+class ObjectStream(msgspec.Struct, frozen=True):
+    """The items an iterator yielded (a local model, a runnable, a graph: anything not HTTP),
+    recorded under ``name`` and an optional JSON ``key``, then how it ended, as for `Response`."""
+
+    name: str
+    items: tuple[Item, ...] = ()
+    key: Any = None
+    error: StreamError | None = None
+    closed: bool = False
+
+    @property
+    def end(self) -> End:
+        if self.error is not None:
+            return End.FAILED
+        return End.CLOSED if self.closed else End.COMPLETED
+
+
+class Cassette:
+    """The interactions of one cassette file, in the order their requests were sent, and its
+    object streams, in the order they began."""
+
+    def __init__(
+        self,
+        path: Path | str,
+        interactions: list[Interaction] | None = None,
+        *,
+        streams: list[ObjectStream] | None = None,
+    ) -> None:
         self.path = Path(path)
         self.interactions: list[Interaction] = list(interactions or [])
+        self.streams: list[ObjectStream] = list(streams or [])
 
     def __repr__(self) -> str:
-        return f"<Cassette {str(self.path)!r} with {len(self.interactions)} interaction(s)>"
+        streams = f" and {len(self.streams)} object stream(s)" if self.streams else ""
+        return (
+            f"<Cassette {str(self.path)!r} with {len(self.interactions)} interaction(s){streams}>"
+        )
 
     def __len__(self) -> int:
+        """The number of interactions (object streams are counted in ``streams``)."""
         return len(self.interactions)
 
 

@@ -18,6 +18,8 @@ except ImportError as exc:  # pragma: no cover - exercised in a subprocess
         'install it with: pip install "streamtest[langchain]"'
     ) from exc
 
-from ._normalize import NormalizeRule, normalize_events
+from ._model import CassetteChatModel
+from ._normalize import NormalizeRule, normalize, normalize_events
+from ._summary import summarize
 
-__all__ = ["NormalizeRule", "normalize_events"]
+__all__ = ["CassetteChatModel", "NormalizeRule", "normalize", "normalize_events", "summarize"]

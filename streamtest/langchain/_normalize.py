@@ -4,8 +4,13 @@ What changes between two replays of one cassette (measured with a prompt | ChatO
 chain, langchain-core 1.7): only ``run_id``, ``parent_ids`` and the ``lc_run--<run id>`` ids
 that langchain-core gives messages whose provider sent no id. Everything else (metadata, tags,
 ``response_metadata``, provider ids such as ``chatcmpl-...`` and ``call_...``) comes from the
-code or the cassette and is equal in every replay, so it is kept. ``metadata["lc_versions"]`` is
-also dropped: it is equal between runs but changes with every package upgrade.
+code or the cassette and is equal in every replay, so it is kept. ``metadata["lc_versions"]`` and
+the LangSmith ``ls_*`` keys (provider, model name, temperature, ...) are also dropped: they are
+equal between runs but change with package upgrades and say nothing about what was streamed.
+
+``astream_events(version="v3")`` / ``stream_events(version="v3")`` yield protocol events
+(``message-start``, ``content-block-delta``, ...) that carry no run ids: they are shown as they
+are, with the ``lc_run--`` message id stabilized like any other UUID.
 """
 
 from __future__ import annotations
@@ -15,17 +20,20 @@ import enum
 import re
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from langchain_core.messages import BaseMessage
 from pydantic import BaseModel
 
-__all__ = ["NormalizeRule", "normalize_events"]
+from ._order import tree_order
+
+__all__ = ["NormalizeRule", "normalize", "normalize_events"]
 
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
 _RUN_ID_PREFIX = "lc_run--"
 _VOLATILE_METADATA = frozenset({"lc_versions"})
+_VOLATILE_PREFIX = "ls_"
 
 
 class NormalizeRule(Protocol):
@@ -63,19 +71,37 @@ class _Names:
 
 
 def normalize_events(
-    events: Iterable[Mapping[str, Any]], *, rules: Sequence[NormalizeRule] = ()
+    events: Iterable[Mapping[str, Any]],
+    *,
+    rules: Sequence[NormalizeRule] = (),
+    order: Literal["arrival", "tree"] = "arrival",
 ) -> list[dict[str, Any]]:
     """Return one plain JSON-able dict per event, in order, equal for equal behaviour.
 
     Each dict has ``event``, ``name``, ``run`` and ``parent`` (ordinal names of the run and of
     its direct parent, ``None`` for a root; the names keep the tree), ``tags``, ``metadata``
-    (without ``lc_versions``) and ``data`` with messages and other objects shown by their fields.
-    UUIDs inside strings become ``<runN>`` when they are a run's id, else ``<uuidN>``. Then each
-    rule in ``rules`` is applied in order.
+    (without ``lc_versions`` and ``ls_*``) and ``data`` with messages and other objects shown by
+    their fields. UUIDs inside strings become ``<runN>`` when they are a run's id, else
+    ``<uuidN>``. A v3 protocol event (no run id, a hyphenated name such as
+    ``content-block-delta``) is shown whole, with its UUIDs stabilized. Then each rule in
+    ``rules`` is applied in order.
+
+    ``order="tree"`` lists the events run by run (see `streamtest.langchain._order`) and sorts
+    the keys of the dicts in ``data`` (a parallel step's output has its keys in the order its
+    branches answered): use it when parallel branches make the arrival order differ from run
+    to run.
     """
+    if order not in ("arrival", "tree"):
+        raise ValueError(f'order must be "arrival" or "tree", not {order!r}.')
+    events = list(events)
+    if order == "tree":
+        events = tree_order(events)
     names = _Names()
     normalized: list[dict[str, Any]] = []
     for index, event in enumerate(events):
+        if "run_id" not in event and "-" in str(event.get("event", "")):
+            normalized.append(_apply(rules, _plain(dict(event), names)))
+            continue
         missing = [key for key in ("event", "run_id") if key not in event]
         if missing:
             raise ValueError(
@@ -87,7 +113,7 @@ def normalize_events(
         metadata = {
             key: value
             for key, value in (event.get("metadata") or {}).items()
-            if key not in _VOLATILE_METADATA
+            if key not in _VOLATILE_METADATA and not str(key).startswith(_VOLATILE_PREFIX)
         }
         result: dict[str, Any] = {
             "event": event["event"],
@@ -100,16 +126,41 @@ def normalize_events(
             "metadata": _plain(metadata, names),
             "data": _plain(event.get("data", {}), names),
         }
-        for rule in rules:
-            changed = rule(result)
-            if not isinstance(changed, dict):
-                raise TypeError(
-                    f"The normalize rule {rule!r} returned {type(changed).__name__}; a rule "
-                    "must return the event dict it was given or a new one."
-                )
-            result = changed
-        normalized.append(result)
+        if order == "tree":
+            result["data"] = _sorted_keys(result["data"])
+        normalized.append(_apply(rules, result))
     return normalized
+
+
+def normalize(value: Any) -> Any:
+    """A plain, JSON-able picture of any value, equal for equal behaviour across runs.
+
+    For what `normalize_events` does not cover: the chunks of ``model.stream()``, a chain's
+    output, a message. Messages and other pydantic models and dataclasses become dicts of their
+    fields (with ``type`` = the class name), ``lc_run--`` message ids are dropped, UUIDs become
+    ``<uuidN>`` in order of appearance, tuples become lists.
+    """
+    return _plain(value, _Names())
+
+
+def _sorted_keys(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _sorted_keys(value[key]) for key in sorted(value)}
+    if isinstance(value, list):
+        return [_sorted_keys(item) for item in value]
+    return value
+
+
+def _apply(rules: Sequence[NormalizeRule], result: dict[str, Any]) -> dict[str, Any]:
+    for rule in rules:
+        changed = rule(result)
+        if not isinstance(changed, dict):
+            raise TypeError(
+                f"The normalize rule {rule!r} returned {type(changed).__name__}; a rule "
+                "must return the event dict it was given or a new one."
+            )
+        result = changed
+    return result
 
 
 def _plain(value: Any, names: _Names) -> Any:

@@ -519,6 +519,11 @@ END_0 = '{"end":"completed","chunks":0}'
 def test_a_broken_cassette_names_its_path_line_and_problem(
     tmp_path: Path, lines: tuple[str, ...], line: int, fragments: list[str]
 ) -> None:
+    assert_broken(tmp_path, lines, line, fragments)
+
+
+def assert_broken(tmp_path: Path, lines: tuple[str, ...], line: int, fragments: list[str]) -> None:
+    """Loading ``lines`` fails with a `CassetteError` naming the path, ``line`` and problem."""
     path = write_lines(tmp_path / "broken.jsonl", *lines)
 
     with pytest.raises(CassetteError) as caught:
@@ -579,3 +584,234 @@ def test_an_unreadable_path_is_a_cassette_error(
 def test_cassette_error_is_a_streamtest_error() -> None:
     assert issubclass(CassetteError, StreamtestError)
     assert not issubclass(CassetteError, AssertionError)
+
+
+# Object streams: the items of any iterator, after the interactions.
+
+STREAM = '{"stream":{"name":"answer"}}'
+ITEM = '{"t":0.1,"item":{"text":"Hel"}}'
+ITEMS_1 = '{"end":"completed","items":1}'
+
+
+def sample_streams() -> list[streamtest.ObjectStream]:
+    return [
+        streamtest.ObjectStream(
+            "answer",
+            (
+                streamtest.Item(0.0123456789, {"text": "Hel", "n": [1, 2.5, True]}),
+                streamtest.Item(0.02, None),
+                streamtest.Item(0.03, {"$type": "tuple", "value": [1, "x"]}),
+            ),
+        ),
+        streamtest.ObjectStream(
+            "answer",
+            (streamtest.Item(0.5, "partial"),),
+            key={"question": "Hi", "n": 2},
+            error=StreamError("ValueError", "boom"),
+        ),
+        streamtest.ObjectStream("graph", key=["thread", 1], closed=True),
+    ]
+
+
+def test_interactions_and_object_streams_round_trip_in_one_file(tmp_path: Path) -> None:
+    path = tmp_path / "mixed.jsonl"
+    interactions, streams = sample_interactions(), sample_streams()
+    fileformat.save(Cassette(path, interactions, streams=streams), recorded_with=RECORDED_WITH)
+
+    loaded = fileformat.load(path)
+
+    assert loaded.interactions == interactions
+    assert loaded.streams == [
+        with_first_t(streams[0], 0.012346),
+        *streams[1:],
+    ]
+    assert [s.end for s in loaded.streams] == [End.COMPLETED, End.FAILED, End.CLOSED]
+    assert len(loaded) == len(interactions)
+    assert repr(loaded) == f"<Cassette {str(path)!r} with 4 interaction(s) and 3 object stream(s)>"
+
+
+def with_first_t(stream: streamtest.ObjectStream, t: float) -> streamtest.ObjectStream:
+    items = (streamtest.Item(t, stream.items[0].value), *stream.items[1:])
+    return streamtest.ObjectStream(stream.name, items, stream.key, stream.error, stream.closed)
+
+
+def test_object_stream_records_are_written_after_the_interactions(tmp_path: Path) -> None:
+    path = tmp_path / "mixed.jsonl"
+    cassette = Cassette(path, sample_interactions()[3:], streams=sample_streams())
+    fileformat.save(cassette, recorded_with=RECORDED_WITH)
+
+    lines = path.read_text(encoding="utf-8").splitlines()
+
+    assert lines[1].startswith('{"request":') and lines[2] == END_0
+    assert lines[3:] == [
+        '{"stream":{"name":"answer"}}',
+        '{"t":0.012346,"item":{"text":"Hel","n":[1,2.5,true]}}',
+        '{"t":0.02,"item":null}',
+        '{"t":0.03,"item":{"$type":"tuple","value":[1,"x"]}}',
+        '{"end":"completed","items":3}',
+        '{"stream":{"name":"answer","key":{"question":"Hi","n":2}}}',
+        '{"t":0.5,"item":"partial"}',
+        '{"end":"failed","items":1,"error":{"type":"ValueError","message":"boom"}}',
+        '{"stream":{"name":"graph","key":["thread",1]}}',
+        '{"end":"closed","items":0}',
+    ]
+
+
+def test_a_cassette_with_only_object_streams_loads(tmp_path: Path) -> None:
+    path = write_lines(tmp_path / "streams.jsonl", HEADER, STREAM, ITEM, ITEMS_1)
+
+    loaded = fileformat.load(path)
+
+    assert loaded.interactions == []
+    assert loaded.streams == [
+        streamtest.ObjectStream("answer", (streamtest.Item(0.1, {"text": "Hel"}),))
+    ]
+    assert repr(loaded).endswith("with 0 interaction(s) and 1 object stream(s)>")
+
+
+def test_the_object_stream_example_in_the_format_document_loads(tmp_path: Path) -> None:
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "cassette-format.md").read_text()
+    section = doc.split("## Object streams", 1)[1]
+    example = section.split("```\n", 2)[1]
+    path = tmp_path / "example.jsonl"
+    path.write_text(example, encoding="utf-8")
+
+    [stream] = fileformat.load(path).streams
+
+    assert (stream.name, stream.key, len(stream.items), stream.end) == (
+        "answer",
+        {"question": "Hi"},
+        3,
+        End.COMPLETED,
+    )
+    assert stream.items[2] == streamtest.Item(0.052114, None)
+
+
+@pytest.mark.parametrize(
+    ("lines", "line", "fragments"),
+    [
+        pytest.param(
+            (HEADER, ITEM, ITEMS_1),
+            2,
+            ["an item appears outside an object stream"],
+            id="stray-item",
+        ),
+        pytest.param(
+            (HEADER, BEGIN, ITEM, END_1),
+            3,
+            ["an item appears inside the interaction that begins on line 2"],
+            id="item-inside-interaction",
+        ),
+        pytest.param(
+            (HEADER, STREAM, CHUNK, ITEMS_1),
+            3,
+            ["a chunk appears inside the object stream that begins on line 2"],
+            id="chunk-inside-stream",
+        ),
+        pytest.param(
+            (HEADER, STREAM, ITEM, '{"end":"completed","items":2}'),
+            4,
+            ["the end record counts 2 items but the object stream on line 2 has 1"],
+            id="item-count-mismatch",
+        ),
+        pytest.param(
+            (HEADER, STREAM, ITEM, END_1),
+            4,
+            ['the end record of an object stream counts "items", not "chunks"'],
+            id="stream-end-counting-chunks",
+        ),
+        pytest.param(
+            (HEADER, BEGIN, CHUNK, ITEMS_1),
+            4,
+            ['the end record of an interaction counts "chunks", not "items"'],
+            id="interaction-end-counting-items",
+        ),
+        pytest.param(
+            (HEADER, STREAM, '{"end":"failed","items":0}'),
+            3,
+            ['an "error" belongs exactly to an end that is "failed"'],
+            id="failed-stream-without-error",
+        ),
+        pytest.param(
+            (HEADER, STREAM, '{"end":"closed","items":0,"error":{"type":"E","message":"m"}}'),
+            3,
+            ['an "error" belongs exactly to an end that is "failed"'],
+            id="closed-stream-with-error",
+        ),
+        pytest.param(
+            (HEADER, STREAM, '{"end":"stopped","items":0}'),
+            3,
+            ["\"end\" is 'stopped'; expected completed, failed or closed"],
+            id="unknown-stream-end",
+        ),
+        pytest.param(
+            (HEADER, STREAM, ITEM),
+            3,
+            ["the file ends inside the object stream that begins on line 2", "cut short"],
+            id="truncated-stream",
+        ),
+        pytest.param(
+            (HEADER, STREAM, STREAM),
+            3,
+            ["a new object stream begins before the one on line 2 has its end record"],
+            id="stream-without-end",
+        ),
+        pytest.param(
+            (HEADER, STREAM, BEGIN),
+            3,
+            ["a new interaction begins before the object stream on line 2 has its end record"],
+            id="interaction-inside-stream",
+        ),
+        pytest.param(
+            (HEADER, BEGIN, STREAM),
+            3,
+            ["a new object stream begins before the interaction on line 2 has its end record"],
+            id="stream-inside-interaction",
+        ),
+        pytest.param(
+            (HEADER, STREAM, '{"item":1}', ITEMS_1),
+            3,
+            ['an item record holds exactly "t" and "item"'],
+            id="item-without-t",
+        ),
+        pytest.param(
+            (HEADER, STREAM, '{"t":0.1,"item":1,"text":"x"}', ITEMS_1),
+            3,
+            ['an item record holds exactly "t" and "item"'],
+            id="item-with-text",
+        ),
+        pytest.param(
+            (HEADER, '{"stream":{"key":1}}', ITEMS_1),
+            2,
+            ["not of format v1", "name"],
+            id="stream-without-name",
+        ),
+        pytest.param(
+            (HEADER, '{"stream":{"name":"a","keys":1}}', ITEMS_1),
+            2,
+            ["unknown field", "keys"],
+            id="stream-unknown-field",
+        ),
+        pytest.param(
+            (HEADER, ITEMS_1),
+            2,
+            ["an end record appears outside an interaction or an object stream"],
+            id="stray-stream-end",
+        ),
+    ],
+)
+def test_a_broken_object_stream_names_its_path_line_and_problem(
+    tmp_path: Path, lines: tuple[str, ...], line: int, fragments: list[str]
+) -> None:
+    assert_broken(tmp_path, lines, line, fragments)
+
+
+def test_an_item_may_be_json_null_or_false_or_zero(tmp_path: Path) -> None:
+    items = ('{"t":0.1,"item":null}', '{"t":0.2,"item":false}', '{"t":0.3,"item":0}')
+    path = write_lines(
+        tmp_path / "falsy.jsonl", HEADER, STREAM, *items, '{"end":"completed","items":3}'
+    )
+
+    [stream] = fileformat.load(path).streams
+
+    assert [item.value for item in stream.items] == [None, False, 0]

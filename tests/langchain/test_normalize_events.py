@@ -121,7 +121,7 @@ def test_model_stream_carries_the_text_in_order(server: ProviderServer, tmp_path
         "id": None,
     }
     assert "lc_versions" not in start["metadata"]
-    assert start["metadata"]["ls_model_name"] == "gpt-4o-mini"
+    assert not [key for key in start["metadata"] if key.startswith("ls_")]
 
 
 def test_tool_call_chunks_keep_the_recorded_provider_ids(

@@ -1,0 +1,60 @@
+"""Kinds of stream snapshot: how a value becomes the plain data its YAML file holds.
+
+A kind is a name (the default snapshot name, so the file is ``<test name>[<kind>].yaml``) and a
+function from the value to plain data. `StreamSnapshot.match` asserts any kind, and each built-in
+kind has a one-line method (``stream_snapshot.aggregate``, ``stream_snapshot.events``); a new
+kind (LangGraph's normalized parts and final state, say) is one more constant here and one more
+method there, and a user's own kind needs neither::
+
+    GRAPH = SnapshotKind("graph", to_data=my_graph_normalizer)
+    stream_snapshot.match(GRAPH, parts)
+
+This is the one place where the snapshot front end reaches an adapter (the LangChain one), and
+only inside the function that needs it: ``import streamtest.snapshot`` loads no LangChain, and
+the adapter knows nothing of snapshots.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
+
+from .._core.model import Interaction
+from .._providers import Aggregate, aggregate
+
+__all__ = ["AGGREGATE", "EVENTS", "EventRule", "SnapshotKind"]
+
+EventRule = Callable[[dict[str, Any]], dict[str, Any]]
+"""A `streamtest.langchain.NormalizeRule`: one normalized event in, the event to keep out."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class SnapshotKind:
+    """``name``: the default snapshot name; ``to_data(value, **options)``: the data to write."""
+
+    name: str
+    to_data: Callable[..., Any]
+
+
+def aggregate_data(value: object) -> Any:
+    """A streamtest `Aggregate` (or an `Interaction`, aggregated) as its ``to_dict()``; anything
+    else through `streamtest.langchain.summarize`."""
+    if isinstance(value, Interaction):
+        value = aggregate(value)
+    if isinstance(value, Aggregate):
+        return value.to_dict()
+    from ..langchain import summarize
+
+    return summarize(value)
+
+
+def events_data(events: Iterable[Mapping[str, Any]], *, rules: Sequence[EventRule] = ()) -> Any:
+    """``astream_events(version="v2")`` events through `streamtest.langchain.normalize_events`."""
+    from ..langchain import normalize_events
+
+    return normalize_events(events, rules=rules)
+
+
+AGGREGATE = SnapshotKind("aggregate", aggregate_data)
+EVENTS = SnapshotKind("events", events_data)
