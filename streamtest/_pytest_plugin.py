@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from ._core.clock import Timing
-from ._core.errors import UnmatchedRequestError
+from ._core.errors import UnmatchedRequestError, UnmatchedStreamError
 from ._core.model import Cassette
 from ._core.modes import RecordMode
 from ._session import use_cassette
@@ -109,7 +109,7 @@ def _shown_miss(raised: BaseException | None) -> BaseException | None:
     seen: set[int] = set()
     current = raised
     while current is not None and id(current) not in seen:
-        if isinstance(current, UnmatchedRequestError):
+        if isinstance(current, UnmatchedRequestError | UnmatchedStreamError):
             return current
         seen.add(id(current))
         current = current.__cause__ or (

@@ -451,3 +451,22 @@ def test_xdist_workers_record_and_replay_their_own_cassettes(
         assert len(cassette.interactions) == 1
         assert recorded_text(cassette) == text
     assert not [name for name in os.listdir(folder) if name.endswith(".tmp")]
+
+
+def test_a_wrapped_object_stream_miss_is_reported_once(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        test_objects="""
+        import streamtest
+
+        def test_wrapped(cassette):
+            try:
+                list(streamtest.record_stream(iter([1, 2]), name="answer"))
+            except AssertionError as exc:
+                raise RuntimeError("the app wrapped the miss") from exc
+        """
+    )
+    result = run(pytester, "--streamtest-record-mode=none")
+    # the miss is in the failure's exception chain: no second report at teardown
+    result.assert_outcomes(failed=1)
+    assert not [line for line in result.stdout.lines if "at teardown of" in line]
+    result.stdout.fnmatch_lines(["E *UnmatchedStreamError: *'answer'*"])

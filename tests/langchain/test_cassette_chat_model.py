@@ -136,3 +136,28 @@ def test_chunks_recorded_with_record_stream_replay_as_a_model(
     replayed = list(replayer.stream(QUESTION))
     assert total(replayed).tool_calls == total(live).tool_calls
     assert [c.content for c in replayed] == [c.content for c in live]
+
+
+@pytest.mark.filterwarnings("ignore:The method .* is in beta")
+def test_one_recording_serves_astream_ainvoke_and_v3_events(
+    provider: Provider, tmp_path: Path
+) -> None:
+    cassette = tmp_path / "model.jsonl"
+    with ProviderServer(default=Scenario(text="Blue, mostly.")) as server:
+        recorder = CassetteChatModel(
+            model=Models(provider, server.url).chat(), cassette=cassette, record_mode="all"
+        )
+        live = list(recorder.stream("what color is the sky?"))
+    replayer = CassetteChatModel(cassette=cassette, record_mode="none")
+
+    async def main() -> tuple[list[AIMessageChunk], AIMessage]:
+        chunks = [c async for c in replayer.astream("what color is the sky?")]
+        return chunks, await replayer.ainvoke("what color is the sky?")
+
+    chunks, message = asyncio.run(main())
+    assert [c.content for c in chunks] == [c.content for c in live]
+    assert message.content == total(live).content == "Blue, mostly."
+    stream = replayer.stream_events("what color is the sky?", version="v3")
+    kinds = [event["event"] for event in stream]
+    assert kinds[0] == "message-start" and kinds[-1] == "message-finish"
+    assert stream.output.text == "Blue, mostly."
