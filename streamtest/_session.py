@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import inspect
-import json
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -16,14 +15,18 @@ from ._core import fileformat
 from ._core.choices import parse_choice
 from ._core.clock import Clock, Pacer, RealClock, Timing, check_gap, check_speed
 from ._core.errors import StreamtestError, UnmatchedRequestError, UnmatchedStreamError
-from ._core.matching import DEFAULT_MATCH_ON, Matcher, NamedMatcher, resolve_matchers
-from ._core.matching import _canonical as canonical_json
-from ._core.matching import _diff as json_diff
+from ._core.matching import (
+    DEFAULT_MATCH_ON,
+    Matcher,
+    NamedMatcher,
+    canonical_json,
+    resolve_matchers,
+)
 from ._core.model import Cassette, Interaction, ObjectStream, Request
 from ._core.modes import Plan, RecordMode, default_record_mode
 from ._core.recording import Recording
 from ._core.redaction import Redaction, Scrubber
-from ._unmatched import unmatched_message
+from ._unmatched import stream_miss_message, unmatched_message
 from ._version import __version__
 from ._wire import patch
 from ._wire.routing import Replay
@@ -54,10 +57,6 @@ class StreamReplay:
     def origin(self) -> str:
         """Where the stream is recorded, for error messages."""
         return f"{self.path} (object stream {self.index}, {self.stream.name!r})"
-
-
-def _with_key(key: Any) -> str:
-    return "with no key" if key is None else f"with the key {json.dumps(key)}"
 
 
 def same_stream(stream: ObjectStream, name: str, key: Any) -> bool:
@@ -169,46 +168,19 @@ class Session:
             if self.plan.records:
                 self.stream_recorders.append(recorder)
                 return None
-            error = UnmatchedStreamError(self._stream_miss(name, key, matches))
+            error = UnmatchedStreamError(
+                stream_miss_message(
+                    name,
+                    key,
+                    self.recorded_streams,
+                    played=matches,
+                    path=self.cassette.path,
+                    mode=self.plan.mode,
+                    exists=self.plan.replays,
+                )
+            )
             self.misses.append(error)
             raise error
-
-    def _stream_miss(self, name: str, key: Any, played: list[int]) -> str:
-        path, mode = self.cassette.path, self.plan.mode.value
-        lines = [
-            f"No recorded object stream in cassette {path} matches the stream {name!r} "
-            f"{_with_key(key)} (record mode {mode!r})."
-        ]
-        same = [(i, s) for i, s in enumerate(self.recorded_streams) if s.name == name]
-        if not self.plan.replays:
-            lines.append(
-                f"The cassette file does not exist, and record mode {mode!r} never records. "
-                'Record it first with record_mode="once" (the default outside CI) or "all".'
-            )
-            return "\n".join(lines)
-        if played:
-            lines.append(
-                f"Object stream(s) {played} match it but were already played: streams with the "
-                "same name and key replay in recorded order, each once. Record it again, or pass "
-                "allow_playback_repeats=True to replay the last match again."
-            )
-            return "\n".join(lines)
-        if same:
-            diffs = [(json_diff(key, s.key), i) for i, s in same]
-            differences, index = min(diffs, key=lambda pair: len(pair[0]))
-            lines.append(f"The closest is object stream {index}, whose key differs:")
-            lines += [f"  - key{where}: {what}" for where, what in differences[:6]]
-        elif self.recorded_streams:
-            names = ", ".join(sorted({repr(s.name) for s in self.recorded_streams}))
-            lines.append(f"The cassette holds no object stream named {name!r}; it holds: {names}.")
-        else:
-            lines.append("The cassette holds no object streams.")
-        lines.append(
-            'To record it, run once with record_mode="new_episodes" (pytest: '
-            '--streamtest-record-mode=new_episodes) to add it to the cassette, or "all" to '
-            "record the whole cassette again."
-        )
-        return "\n".join(lines)
 
     def new_interactions(self) -> list[Interaction]:
         with self._lock:

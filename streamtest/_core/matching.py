@@ -49,14 +49,14 @@ def _parsed_body(body: bytes) -> Any:
     return body if parsed is None else parsed
 
 
-def _canonical(value: Any) -> Any:
+def canonical_json(value: Any) -> Any:
     """A JSON value that compares as JSON does: Python has ``True == 1``, JSON has not."""
     if isinstance(value, bool):
         return (bool, value)
     if isinstance(value, dict):
-        return {key: _canonical(item) for key, item in value.items()}
+        return {key: canonical_json(item) for key, item in value.items()}
     if isinstance(value, list):
-        return [_canonical(item) for item in value]
+        return [canonical_json(item) for item in value]
     return value
 
 
@@ -77,7 +77,7 @@ BUILTIN_MATCHERS: dict[str, Matcher] = {
     "url": lambda live, rec: _url(live) == _url(rec),
     **{name: _field(name) for name in ("scheme", "host", "port", "path", "query")},
     "body": lambda live, rec: (
-        live.body == rec.body or bool(_canonical(_body(live)) == _canonical(_body(rec)))
+        live.body == rec.body or bool(canonical_json(_body(live)) == canonical_json(_body(rec)))
     ),
     "headers": lambda live, rec: _headers(live) == _headers(rec),
 }
@@ -130,7 +130,9 @@ def explain(live: Request, recorded: Request, names: Sequence[str], *, limit: in
         elif name in ("url", "scheme", "host", "port", "path", "query"):
             lines += _url_lines(_url(live), _url(recorded))
         elif name == "body":
-            lines += [f"body{path}: {what}" for path, what in _diff(_body(live), _body(recorded))]
+            lines += [
+                f"body{path}: {what}" for path, what in json_diff(_body(live), _body(recorded))
+            ]
         elif name == "headers":
             lines.append(f"headers: live {_headers(live)} != recorded {_headers(recorded)}")
         else:
@@ -154,7 +156,7 @@ def _short(value: Any) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
-def _diff(live: Any, recorded: Any, path: str = "") -> list[tuple[str, str]]:
+def json_diff(live: Any, recorded: Any, path: str = "") -> list[tuple[str, str]]:
     """Paths (``.messages[0].content``) where two JSON values differ, with both sides."""
     if isinstance(live, dict) and isinstance(recorded, dict):
         out: list[tuple[str, str]] = []
@@ -165,14 +167,14 @@ def _diff(live: Any, recorded: Any, path: str = "") -> list[tuple[str, str]]:
             elif key not in live:
                 out.append((sub, f"only in the recorded request ({_short(recorded[key])})"))
             else:
-                out += _diff(live[key], recorded[key], sub)
+                out += json_diff(live[key], recorded[key], sub)
         return out
     if isinstance(live, list) and isinstance(recorded, list) and len(live) == len(recorded):
         return [
             d
             for i, (a, b) in enumerate(zip(live, recorded, strict=True))
-            for d in _diff(a, b, f"{path}[{i}]")
+            for d in json_diff(a, b, f"{path}[{i}]")
         ]
-    if _canonical(live) == _canonical(recorded):
+    if canonical_json(live) == canonical_json(recorded):
         return []
     return [(path, f"live {_short(live)} != recorded {_short(recorded)}")]
