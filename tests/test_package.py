@@ -169,3 +169,15 @@ def test_the_session_imports_neither_object_streams_nor_adapters() -> None:
     # Object streams sit above the session and reach adapters' codecs by module name only.
     for module, _ in _imports(ROOT / "streamtest" / "_session.py"):
         assert not module.startswith(("streamtest._objects", "streamtest.langchain")), module
+
+
+def test_the_langgraph_adapter_builds_only_on_the_langchain_adapter_and_object_streams() -> None:
+    # Graph parts hold LangChain messages: they are stored and shown as the LangChain adapter
+    # stores and shows them. No other adapter, and not the snapshot front end, is reached.
+    allowed = {"streamtest._core", "streamtest._objects", "streamtest.langchain"}
+    files = sorted((ROOT / "streamtest" / "langgraph").glob("*.py"))
+    assert files
+    for path in files:
+        for module, _ in _imports(path):
+            if module.startswith("streamtest.") and not module.startswith("streamtest.langgraph"):
+                assert ".".join(module.split(".")[:2]) in allowed, (path, module)

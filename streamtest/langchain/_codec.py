@@ -69,7 +69,10 @@ class FieldsCodec:
         return encode({name: getattr(obj, name) for name in self.fields})
 
     def decode(self, data: Any, decode: Decode) -> Any:
-        return self.cls(**decode(data))
+        fields = decode(data)
+        if type(fields) is not dict or set(fields) != set(self.fields):
+            raise ValueError(f"expected the fields {list(self.fields)}, got {data!r}")
+        return self.cls(**fields)
 
 
 CODECS = (

@@ -19,7 +19,7 @@ import dataclasses
 import enum
 import re
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Literal, Protocol
 
 from langchain_core.messages import BaseMessage
@@ -100,7 +100,7 @@ def normalize_events(
     normalized: list[dict[str, Any]] = []
     for index, event in enumerate(events):
         if "run_id" not in event and "-" in str(event.get("event", "")):
-            normalized.append(_apply(rules, _plain(dict(event), names)))
+            normalized.append(apply_rules(rules, _plain(dict(event), names)))
             continue
         missing = [key for key in ("event", "run_id") if key not in event]
         if missing:
@@ -128,7 +128,7 @@ def normalize_events(
         }
         if order == "tree":
             result["data"] = _sorted_keys(result["data"])
-        normalized.append(_apply(rules, result))
+        normalized.append(apply_rules(rules, result))
     return normalized
 
 
@@ -151,13 +151,14 @@ def _sorted_keys(value: Any) -> Any:
     return value
 
 
-def _apply(rules: Sequence[NormalizeRule], result: dict[str, Any]) -> dict[str, Any]:
+def apply_rules(rules: Sequence[Callable[[Any], Any]], result: dict[str, Any]) -> dict[str, Any]:
+    """``result`` through each rule in turn (a rule returns the dict it got or a new one)."""
     for rule in rules:
         changed = rule(result)
         if not isinstance(changed, dict):
             raise TypeError(
                 f"The normalize rule {rule!r} returned {type(changed).__name__}; a rule "
-                "must return the event dict it was given or a new one."
+                "must return the dict it was given or a new one."
             )
         result = changed
     return result

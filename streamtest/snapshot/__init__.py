@@ -8,6 +8,8 @@ is a `StreamSnapshot` for the running test::
         chunks = list(model.stream("Hi"))
         stream_snapshot.aggregate(chunks)   # __snapshots__/test_x/test_chat[aggregate].yaml
         stream_snapshot.events(events)      # __snapshots__/test_x/test_chat[events].yaml
+        stream_snapshot.graph(parts)        # a LangGraph stream: test_chat[graph].yaml
+        stream_snapshot.state(values)       # a LangGraph state: test_chat[state].yaml
         assert stream_snapshot == {"any": "value"}   # __snapshots__/test_x/test_chat.yaml
 
 ``pytest --snapshot-update`` writes the files; a difference fails with syrupy's line diff.
@@ -27,12 +29,14 @@ except ImportError as exc:  # pragma: no cover - exercised in a subprocess
 
 from ._assertion import SnapshotMismatchError, StreamSnapshot, stream_snapshot_from
 from ._extension import YAMLSnapshotExtension
-from ._kinds import AGGREGATE, EVENTS, SnapshotKind
+from ._kinds import AGGREGATE, EVENTS, GRAPH, STATE, SnapshotKind
 from ._yaml import to_plain, to_yaml
 
 __all__ = [
     "AGGREGATE",
     "EVENTS",
+    "GRAPH",
+    "STATE",
     "SnapshotKind",
     "SnapshotMismatchError",
     "StreamSnapshot",

@@ -12,7 +12,7 @@ from syrupy.terminal import disable_color
 
 from .._core.errors import StreamtestError
 from ._extension import YAMLSnapshotExtension
-from ._kinds import AGGREGATE, EVENTS, EventRule, SnapshotKind
+from ._kinds import AGGREGATE, EVENTS, GRAPH, STATE, EventRule, SnapshotKind
 
 __all__ = ["SnapshotMismatchError", "StreamSnapshot", "stream_snapshot_from"]
 
@@ -52,6 +52,18 @@ class StreamSnapshot(SnapshotAssertion):
         `streamtest.langchain.normalize_events` (``rules`` are its rules)."""
         __tracebackhide__ = True
         self.match(EVENTS, events, name=name, rules=rules)
+
+    def graph(self, parts: Iterable[Any], /, *, name: str | None = None, **options: Any) -> None:
+        """Snapshot a LangGraph stream's parts after `streamtest.langgraph.normalize_parts`
+        (``options``: its ``stream_mode``, ``subgraphs``, ``order`` and ``rules``)."""
+        __tracebackhide__ = True
+        self.match(GRAPH, parts, name=name, **options)
+
+    def state(self, state: object, /, *, name: str | None = None) -> None:
+        """Snapshot a LangGraph state (``graph.get_state(config).values``, a
+        ``StateSnapshot``, ``invoke``'s result) after `streamtest.langgraph.normalize_state`."""
+        __tracebackhide__ = True
+        self.match(STATE, state, name=name)
 
     def match(
         self, kind: SnapshotKind, value: object, /, *, name: str | None = None, **options: Any

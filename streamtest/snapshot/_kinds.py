@@ -4,14 +4,14 @@ A kind is a name (the default snapshot name, so the file is ``<test name>[<kind>
 function from the value to plain data. `StreamSnapshot.match` asserts any kind, and each built-in
 kind has a one-line method (``stream_snapshot.aggregate``, ``stream_snapshot.events``); a new
 kind (LangGraph's normalized parts and final state, say) is one more constant here and one more
-method there, and a user's own kind needs neither::
+method there (``graph`` and ``state`` are LangGraph's), and a user's own kind needs neither::
 
     GRAPH = SnapshotKind("graph", to_data=my_graph_normalizer)
     stream_snapshot.match(GRAPH, parts)
 
-This is the one place where the snapshot front end reaches an adapter (the LangChain one), and
-only inside the function that needs it: ``import streamtest.snapshot`` loads no LangChain, and
-the adapter knows nothing of snapshots.
+This is the one place where the snapshot front end reaches the adapters (LangChain, LangGraph),
+and only inside the functions that need them: ``import streamtest.snapshot`` loads neither, and
+the adapters know nothing of snapshots.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from typing import Any
 from .._core.model import Interaction
 from .._providers import Aggregate, aggregate
 
-__all__ = ["AGGREGATE", "EVENTS", "EventRule", "SnapshotKind"]
+__all__ = ["AGGREGATE", "EVENTS", "GRAPH", "STATE", "EventRule", "SnapshotKind"]
 
 EventRule = Callable[[dict[str, Any]], dict[str, Any]]
 """A `streamtest.langchain.NormalizeRule`: one normalized event in, the event to keep out."""
@@ -56,5 +56,22 @@ def events_data(events: Iterable[Mapping[str, Any]], *, rules: Sequence[EventRul
     return normalize_events(events, rules=rules)
 
 
+def graph_data(parts: Iterable[Any], **options: Any) -> Any:
+    """A LangGraph stream's parts through `streamtest.langgraph.normalize_parts` (``options``
+    are its keyword arguments: ``stream_mode``, ``subgraphs``, ``order``, ``rules``)."""
+    from ..langgraph import normalize_parts
+
+    return normalize_parts(parts, **options)
+
+
+def state_data(state: object) -> Any:
+    """A LangGraph state through `streamtest.langgraph.normalize_state`."""
+    from ..langgraph import normalize_state
+
+    return normalize_state(state)
+
+
 AGGREGATE = SnapshotKind("aggregate", aggregate_data)
 EVENTS = SnapshotKind("events", events_data)
+GRAPH = SnapshotKind("graph", graph_data)
+STATE = SnapshotKind("state", state_data)

@@ -282,8 +282,10 @@ def write_stream(path: Path, *items: Any) -> Path:
     ],
 )
 def test_an_item_that_cannot_be_decoded_names_the_cassette_stream_and_index(
-    tmp_path: Path, stored: Any, fragments: list[str]
+    tmp_path: Path, stored: Any, fragments: list[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # as if langgraph were not installed, whether or not another test loaded its codecs
+    monkeypatch.setitem(sys.modules, "streamtest.langgraph._codec", None)
     path = write_stream(tmp_path / "odd.jsonl", "fine", [stored])
     replayed = []
 
@@ -314,12 +316,16 @@ def test_undecodable_is_internal_to_the_codecs() -> None:
         decode({"$type": "float", "value": "huge"})
 
 
-def test_an_object_from_an_adapter_library_says_why_no_codec_loaded(tmp_path: Path) -> None:
-    types = pytest.importorskip("langgraph.types")
+def test_an_object_from_an_adapter_library_says_why_no_codec_loaded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A class of the langgraph library, in a process where its adapter cannot be imported.
+    monkeypatch.setitem(sys.modules, "streamtest.langgraph._codec", None)
+    Thing = type("Thing", (), {"__module__": "langgraph.not_a_module"})
 
     with pytest.raises(streamtest.UnencodableItemError) as caught:
-        list(streamtest.record_stream([types.Send("node", {})], path=tmp_path / "lg.jsonl"))
+        list(streamtest.record_stream([Thing()], path=tmp_path / "lg.jsonl"))
 
     message = str(caught.value)
-    assert "holds a langgraph.types.Send, which no codec stores" in message
+    assert "holds a langgraph.not_a_module.Thing, which no codec stores" in message
     assert "(streamtest.langgraph._codec could not be imported: " in message
