@@ -83,7 +83,7 @@ def _info(part: Part, tasks: Tasks) -> _Info:
         closes = data["id"] if "input" not in data else None
     elif part.mode == "debug" and isinstance(data, Mapping):
         payload, kind = data.get("payload"), data.get("type")
-        is_task = kind in ("task", "task_result") and isinstance(payload, Mapping)
+        is_task = kind in ("task", "task_result")
         if is_task and isinstance(payload, Mapping) and isinstance(payload.get("id"), str):
             path += (payload["id"],)
             closes = payload["id"] if kind == "task_result" else None
@@ -93,13 +93,19 @@ def _info(part: Part, tasks: Tasks) -> _Info:
     return _Info(level, path, closes)
 
 
+def _is_interrupt(part: Part) -> bool:
+    return (
+        part.mode == "updates" and isinstance(part.data, Mapping) and "__interrupt__" in part.data
+    )
+
+
 def _is_cut(part: Part) -> bool:
     data = part.data
     if part.mode in ("values", "checkpoints"):
         return True
     if part.mode == "debug" and isinstance(data, Mapping):
         return data.get("type") == "checkpoint"
-    return part.mode == "updates" and isinstance(data, Mapping) and "__interrupt__" in data
+    return _is_interrupt(part)
 
 
 class _Orderer:
@@ -111,10 +117,13 @@ class _Orderer:
     def order(self, indices: list[int], depth: int) -> list[int]:
         if not any(
             len(self.infos[i].path) > depth
-            or (self.infos[i].level == depth and _lists_tasks(self.parts[i]) > 1)
+            or (
+                self.infos[i].level == depth
+                and (self.infos[i].closes is not None or _lists_tasks(self.parts[i]) > 1)
+            )
             for i in indices
         ):
-            return indices
+            return indices  # no part here says which task it is from: nothing to regroup
         ordered: list[int] = []
         for segment in self._segments(indices, depth):
             branches = segment.branches
@@ -151,7 +160,11 @@ class _Orderer:
 
     def _segments(self, indices: list[int], depth: int) -> list[_Segment]:
         infos, parts = self.infos, self.parts
-        has_cuts = any(infos[i].level == depth and _is_cut(parts[i]) for i in indices)
+        # values and checkpoints parts end every superstep (an interrupt only the last one)
+        has_cuts = any(
+            infos[i].level == depth and _is_cut(parts[i]) and not _is_interrupt(parts[i])
+            for i in indices
+        )
         segments: list[_Segment] = []
         current = _Segment()
 
@@ -204,7 +217,9 @@ class _Orderer:
             result = self.infos[j]
             if result.level == depth and result.closes and self._node(result.closes) == node:
                 return result.closes
-        return running[0] if running else f"{node}:?{i}"
+        # no task of this node is known: one name for all of them, so that the order of
+        # branches never depends on where a part happened to arrive
+        return running[0] if running else f"{node}:?"
 
     def _ends(self, i: int, branch: str) -> bool:
         closes = self.infos[i].closes

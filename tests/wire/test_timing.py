@@ -55,5 +55,8 @@ def test_recording_does_not_delay_the_first_chunk(server: ProviderServer, tmp_pa
     with streamtest.use_cassette(tmp_path / "first.jsonl", record_mode="all"):
         offsets = arrivals(url)
     assert len(offsets) >= 20
-    assert offsets[0] < 0.025  # before the server even wrote its second chunk
+    # A buffering recorder would hand the first chunk over at ~1 s, with the last. The margin is
+    # wide because a loaded CI machine can be slow to schedule; the exact first-chunk delay is
+    # measured in the benchmarks, not here.
+    assert offsets[0] < 0.25
     assert offsets[-1] > 0.9
