@@ -6,13 +6,14 @@ active cassette); nothing below imports it, and adapters reach it only through t
 
 from __future__ import annotations
 
-from .record import record_stream
+from .record import file_options, record_stream
 from .registry import Codec, register_codec, register_type
 from .replay import StreamPlayback, replay_stream
 
 __all__ = [
     "Codec",
     "StreamPlayback",
+    "file_options",
     "record_stream",
     "register_codec",
     "register_type",

@@ -152,6 +152,16 @@ async def _arecord(source: AsyncIterable[T], target: _Target) -> AsyncIterator[T
         route.done()
 
 
+def file_options(
+    path: str | Path | None, record_mode: str | None, timing: str, speed: float
+) -> dict[str, Any]:
+    """The `record_stream` options of a wrapper given ``cassette=path`` (`CassetteChatModel`,
+    `CassetteGraph`): none without a path, where the active cassette's own options apply."""
+    if path is None:
+        return {}
+    return {"path": path, "record_mode": record_mode, "timing": timing, "speed": speed}
+
+
 @overload
 def record_stream(
     source: AsyncIterable[T],

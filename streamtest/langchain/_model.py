@@ -26,7 +26,7 @@ from langchain_core.runnables import Runnable
 from langchain_core.utils.function_calling import convert_to_openai_tool
 
 from .._core.errors import StreamtestError
-from .._objects import record_stream
+from .._objects import file_options, record_stream
 from ._normalize import normalize
 
 __all__ = ["CassetteChatModel"]
@@ -127,13 +127,7 @@ class CassetteChatModel(BaseChatModel):
             "name": self.stream_name,
             "key": normalize({"messages": messages, "stop": stop, **kwargs}),
         }
-        if self.cassette is not None:
-            options.update(
-                path=self.cassette,
-                record_mode=self.record_mode,
-                timing=self.timing,
-                speed=self.speed,
-            )
+        options.update(file_options(self.cassette, self.record_mode, self.timing, self.speed))
         return options
 
     def _live(

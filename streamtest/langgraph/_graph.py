@@ -43,7 +43,7 @@ from pathlib import Path
 from typing import Any, overload
 
 from .._core.errors import StreamtestError, UnencodableItemError
-from .._objects import record_stream
+from .._objects import file_options, record_stream
 from ..langchain import normalize
 
 # Registers the codecs now: a part may hold no LangGraph class that would load them lazily
@@ -130,13 +130,7 @@ class CassetteGraph:
             "name": self.stream_name,
             "key": _key(call, input, config, kwargs),
         }
-        if self.cassette is not None:
-            options.update(
-                path=self.cassette,
-                record_mode=self.record_mode,
-                timing=self.timing,
-                speed=self.speed,
-            )
+        options.update(file_options(self.cassette, self.record_mode, self.timing, self.speed))
         return options
 
     @overload

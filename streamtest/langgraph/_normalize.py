@@ -29,11 +29,10 @@ from ..langchain import normalize
 from ..langchain._normalize import _Names, _plain, apply_rules
 from ._order import canonical_order, content_key
 from ._parts import Part, read_stream
-from ._tasks import UUID, Tasks, collect, walk
+from ._tasks import UUID, Tasks, collect
 
 __all__ = ["PartRule", "normalize_parts", "normalize_state"]
 
-_TIME_KEYS = frozenset({"timestamp", "created_at"})
 _DROPPED_METADATA = frozenset({"lc_versions"})
 _SEGMENT_UUID = re.compile(rf"(?:([^\s|:'\"]+):)?({UUID.pattern})")
 _KEPT_EMPTY = frozenset({"type", "content"})
@@ -74,7 +73,7 @@ def normalize_parts(
         raise ValueError(f'order must be "canonical" or "arrival", not {order!r}.')
     stream = read_stream(parts, stream_mode, subgraphs)
     tasks = collect(stream.parts)
-    names = _GraphNames(tasks, [(part.data, part.interrupts) for part in stream.parts])
+    names = _GraphNames(tasks)
     indices: Iterable[int] = range(len(stream.parts))
     if order == "canonical":
         indices = canonical_order(stream.parts, tasks, _content)
@@ -97,7 +96,7 @@ def normalize_state(state: Any) -> Any:
     messages shown by meaning, as in `normalize_parts`."""
     state = _expand(state)
     tasks = collect([Part("values", (), state)])
-    return _GraphNames(tasks, [state]).plain(state)
+    return _GraphNames(tasks).plain(state)
 
 
 def _data(part: Part, names: _GraphNames) -> Any:
@@ -126,26 +125,18 @@ class _GraphNames(_Names):
     """`_Names` (ordinal names for UUIDs) that also knows the graph's tasks, checkpoints,
     interrupts, threads and timestamps."""
 
-    def __init__(self, tasks: Tasks, values: Iterable[Any]) -> None:
+    def __init__(self, tasks: Tasks) -> None:
         super().__init__()
         self.tasks = tasks
-        self.threads: dict[str, str] = {}
-        self.times: set[str] = set()
         self.numbered: dict[str, dict[str, str]] = {"checkpoint": {}, "interrupt": {}}
-        for value in values:
-            for key, item in walk(value):
-                if key == "thread_id" and isinstance(item, str | int):
-                    self.threads.setdefault(str(item), f"<thread{len(self.threads) + 1}>")
-                elif key in _TIME_KEYS and isinstance(item, str):
-                    self.times.add(item)
 
     def plain(self, value: Any) -> Any:
         return _compact(_plain(_expand(value), self))
 
     def text(self, value: str) -> str:
-        if value in self.threads:
-            return self.threads[value]
-        if value in self.times:
+        if value in self.tasks.threads:
+            return self.tasks.threads[value]
+        if value in self.tasks.times:
             return "<timestamp>"
         if value in self.tasks.interrupts:
             return self._numbered("interrupt", value)

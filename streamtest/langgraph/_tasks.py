@@ -5,8 +5,8 @@ shows up in namespaces (``"<node>:<task id>"``, joined by ``|`` in ``checkpoint_
 payloads of the tasks, debug and checkpoints modes, and in each message's metadata. Each task is
 given a name, ``<node>:<n>``: the n-th task of that node, counted in an order that does not
 depend on timing (enclosing task, then superstep, then ``langgraph_path``, then first mention).
-Checkpoint, interrupt and thread ids are collected here too, so that every mention of one is
-renamed, wherever it appears.
+Checkpoint, interrupt and thread ids and timestamps are collected here too, in the same pass,
+so that every mention of one is renamed, wherever it appears.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from ._parts import Part
 
 UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 NS_SEP = "|"
+TIME_KEYS = frozenset({"timestamp", "created_at"})
 
 
 @dataclasses.dataclass(slots=True)
@@ -40,6 +41,9 @@ class Tasks:
     by_id: dict[str, Task] = dataclasses.field(default_factory=dict)
     checkpoints: set[str] = dataclasses.field(default_factory=set)
     interrupts: set[str] = dataclasses.field(default_factory=set)
+    threads: dict[str, str] = dataclasses.field(default_factory=dict)
+    """Each thread id -> its stable name, ``<threadN>`` in order of appearance."""
+    times: set[str] = dataclasses.field(default_factory=set)
 
     def add(
         self,
@@ -152,7 +156,11 @@ def _checkpoint_tasks(
 
 
 def _collect_ids(tasks: Tasks, key: str, value: Any) -> None:
-    if key == "checkpoint_id" and isinstance(value, str):
+    if key == "thread_id" and isinstance(value, str | int):
+        tasks.threads.setdefault(str(value), f"<thread{len(tasks.threads) + 1}>")
+    elif key in TIME_KEYS and isinstance(value, str):
+        tasks.times.add(value)
+    elif key == "checkpoint_id" and isinstance(value, str):
         tasks.checkpoints.add(value)
     elif key in ("checkpoint_map", "parents") and isinstance(value, Mapping):
         tasks.checkpoints.update(item for item in value.values() if isinstance(item, str))
