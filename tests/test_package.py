@@ -181,3 +181,15 @@ def test_the_langgraph_adapter_builds_only_on_the_langchain_adapter_and_object_s
         for module, _ in _imports(path):
             if module.startswith("streamtest.") and not module.startswith("streamtest.langgraph"):
                 assert ".".join(module.split(".")[:2]) in allowed, (path, module)
+
+
+def test_the_streamlit_adapter_builds_only_on_the_session_and_object_streams() -> None:
+    # It opens cassettes (the session) and records write_stream's input (object streams); it
+    # reaches no other adapter.
+    allowed = {"streamtest._core", "streamtest._objects", "streamtest._session"}
+    files = sorted((ROOT / "streamtest" / "streamlit").glob("*.py"))
+    assert files
+    for path in files:
+        for module, _ in _imports(path):
+            if module.startswith("streamtest.") and not module.startswith("streamtest.streamlit"):
+                assert ".".join(module.split(".")[:2]) in allowed, (path, module)

@@ -28,7 +28,7 @@ Decode = Callable[[Any], Any]
 """The reverse of `Encode`."""
 
 BUILTIN_TAGS = frozenset({"tuple", "bytes", "float", "dict", "set", "frozenset"})
-ADAPTERS = {"langchain_core": "langchain", "langgraph": "langgraph"}
+ADAPTERS = {"langchain_core": "langchain", "langgraph": "langgraph", "pandas": "streamlit"}
 """The top-level module of a class -> the streamtest adapter whose ``_codec`` module encodes it;
 that adapter's name is also the prefix (before the first ".") of its tags."""
 

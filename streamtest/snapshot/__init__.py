@@ -29,11 +29,12 @@ except ImportError as exc:  # pragma: no cover - exercised in a subprocess
 
 from ._assertion import SnapshotMismatchError, StreamSnapshot, stream_snapshot_from
 from ._extension import YAMLSnapshotExtension
-from ._kinds import AGGREGATE, EVENTS, GRAPH, STATE, SnapshotKind
+from ._kinds import AGGREGATE, APP, EVENTS, GRAPH, STATE, SnapshotKind
 from ._yaml import to_plain, to_yaml
 
 __all__ = [
     "AGGREGATE",
+    "APP",
     "EVENTS",
     "GRAPH",
     "STATE",

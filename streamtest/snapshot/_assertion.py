@@ -12,7 +12,7 @@ from syrupy.terminal import disable_color
 
 from .._core.errors import StreamtestError
 from ._extension import YAMLSnapshotExtension
-from ._kinds import AGGREGATE, EVENTS, GRAPH, STATE, EventRule, SnapshotKind
+from ._kinds import AGGREGATE, APP, EVENTS, GRAPH, STATE, EventRule, SnapshotKind
 
 __all__ = ["SnapshotMismatchError", "StreamSnapshot", "stream_snapshot_from"]
 
@@ -64,6 +64,12 @@ class StreamSnapshot(SnapshotAssertion):
         ``StateSnapshot``, ``invoke``'s result) after `streamtest.langgraph.normalize_state`."""
         __tracebackhide__ = True
         self.match(STATE, state, name=name)
+
+    def app(self, run: object, /, *, name: str | None = None) -> None:
+        """Snapshot what a Streamlit app showed: the `streamtest.streamlit.AppRun` of
+        ``capture_app`` or ``run_app`` (``write_stream`` values, frames, final elements)."""
+        __tracebackhide__ = True
+        self.match(APP, run, name=name)
 
     def match(
         self, kind: SnapshotKind, value: object, /, *, name: str | None = None, **options: Any

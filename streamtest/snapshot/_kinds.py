@@ -4,7 +4,8 @@ A kind is a name (the default snapshot name, so the file is ``<test name>[<kind>
 function from the value to plain data. `StreamSnapshot.match` asserts any kind, and each built-in
 kind has a one-line method (``stream_snapshot.aggregate``, ``stream_snapshot.events``); a new
 kind (LangGraph's normalized parts and final state, say) is one more constant here and one more
-method there (``graph`` and ``state`` are LangGraph's), and a user's own kind needs neither::
+method there (``graph`` and ``state`` are LangGraph's, ``app`` is Streamlit's), and a user's own
+kind needs neither::
 
     GRAPH = SnapshotKind("graph", to_data=my_graph_normalizer)
     stream_snapshot.match(GRAPH, parts)
@@ -23,7 +24,7 @@ from typing import Any
 from .._core.model import Interaction
 from .._providers import Aggregate, aggregate
 
-__all__ = ["AGGREGATE", "EVENTS", "GRAPH", "STATE", "EventRule", "SnapshotKind"]
+__all__ = ["AGGREGATE", "APP", "EVENTS", "GRAPH", "STATE", "EventRule", "SnapshotKind"]
 
 EventRule = Callable[[dict[str, Any]], dict[str, Any]]
 """A `streamtest.langchain.NormalizeRule`: one normalized event in, the event to keep out."""
@@ -71,7 +72,19 @@ def state_data(state: object) -> Any:
     return normalize_state(state)
 
 
+def app_data(run: Any) -> Any:
+    """What a Streamlit app showed (a `streamtest.streamlit.AppRun`): its ``to_data()``."""
+    to_data = getattr(run, "to_data", None)
+    if not callable(to_data) or type(run).__name__ != "AppRun":
+        raise TypeError(
+            f"An app snapshot takes what streamtest.streamlit.capture_app or run_app returned "
+            f"(an AppRun), not {type(run).__name__}."
+        )
+    return to_data()
+
+
 AGGREGATE = SnapshotKind("aggregate", aggregate_data)
+APP = SnapshotKind("app", app_data)
 EVENTS = SnapshotKind("events", events_data)
 GRAPH = SnapshotKind("graph", graph_data)
 STATE = SnapshotKind("state", state_data)
