@@ -67,19 +67,26 @@ class AppRun:
         last = [f for f in self._latest.values() if f.run == self._run and f.kind != EMPTY]
         return sorted(last, key=lambda frame: frame.path)
 
-    def texts(self, stream: int | None = None) -> list[str]:
-        """The successive texts shown by ``st.write_stream`` call number ``stream`` (default:
-        the last call that showed text): the answer as it was typed out."""
+    def texts(self, stream: int | None = None, *, element: int = -1) -> list[str]:
+        """The successive texts of one element drawn by ``st.write_stream`` call number
+        ``stream`` (default: the last call that drew text): the answer as it was typed out.
+        A call that wrote text, then a DataFrame, then more text drew two text elements;
+        ``element`` picks one, in page order (default: the last)."""
         streamed = [f for f in self.frames if f.stream is not None and f.text is not None]
         if stream is None and streamed:
             stream = streamed[-1].stream
-        return [f.text for f in streamed if f.stream == stream and f.text is not None]
+        mine = [f for f in streamed if f.stream == stream]
+        paths = sorted({f.path for f in mine})
+        if not paths:
+            return []
+        path = paths[element]
+        return [f.text for f in mine if f.path == path and f.text is not None]
 
     def to_data(self) -> dict[str, Any]:
         """Frames, return values and final elements as plain data (the ``app`` snapshot)."""
         return {
             "values": [plain_value(v) for v in self.values],
-            "errors": [f"{type(e).__name__}: {e}" for e in self.errors],
+            "errors": [f"{_qualified(type(e))}: {e}" for e in self.errors],
             "frames": [f.to_data() for f in self.frames],
             "elements": [f.to_data() for f in self.elements],
         }
@@ -132,6 +139,13 @@ class AppRun:
         if inspect.isgenerator(stream):
             return record_stream(stream, name=STREAM_NAME)
         return stream  # an SDK stream or a list: the wire replays what it needs
+
+
+def _qualified(cls: type) -> str:
+    """A class named as Streamlit's exception element names it (``openai.APIConnectionError``;
+    builtins unqualified)."""
+    module = cls.__module__
+    return cls.__qualname__ if module == "builtins" else f"{module}.{cls.__qualname__}"
 
 
 async def _async_generator(items: AsyncIterator[Any]) -> Any:

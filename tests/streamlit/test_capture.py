@@ -306,3 +306,31 @@ def test_the_app_snapshot_kind_takes_only_an_app_run() -> None:
     }
     with pytest.raises(TypeError, match="AppRun"):
         APP.to_data({"values": []})
+
+
+def test_texts_are_those_of_one_element_and_errors_are_named_as_streamlit_names_them() -> None:
+    shown = run_app(
+        _app(
+            """
+            import streamlit as st
+            def mixed():
+                yield "first "
+                yield "part"
+                yield {"a": 1}
+                yield "second "
+                yield "part"
+            st.write_stream(mixed)
+            def fails():
+                yield "x"
+                raise __import__("json").JSONDecodeError("bad", "doc", 0)
+            st.write_stream(fails)
+            """
+        )
+    )
+    assert shown.texts(0) == ["second", "second part"]
+    assert shown.texts(0, element=0) == ["first", "first part"]
+    assert shown.texts() == ["x"]
+    assert shown.to_data()["errors"] == [
+        "json.decoder.JSONDecodeError: bad: line 1 column 1 (char 0)"
+    ]
+    assert shown.frames[-1].value["type"] == "json.decoder.JSONDecodeError"
