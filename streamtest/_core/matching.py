@@ -127,8 +127,10 @@ def explain(live: Request, recorded: Request, names: Sequence[str], *, limit: in
     for name in names:
         if name == "method":
             lines.append(f"method: live {live.method} != recorded {recorded.method}")
-        elif name in ("url", "scheme", "host", "port", "path", "query"):
-            lines += _url_lines(_url(live), _url(recorded))
+        elif name == "url":
+            lines += _url_lines(_url(live), _url(recorded), _URL_FIELDS)
+        elif name in _URL_FIELDS:
+            lines += _url_lines(_url(live), _url(recorded), (name,))
         elif name == "body":
             lines += [
                 f"body{path}: {what}" for path, what in json_diff(_body(live), _body(recorded))
@@ -143,10 +145,13 @@ def explain(live: Request, recorded: Request, names: Sequence[str], *, limit: in
     return unique
 
 
-def _url_lines(live: _Url, recorded: _Url) -> list[str]:
+_URL_FIELDS = ("scheme", "host", "port", "path", "query")
+
+
+def _url_lines(live: _Url, recorded: _Url, fields: Sequence[str]) -> list[str]:
     return [
         f"{field}: live {getattr(live, field)!r} != recorded {getattr(recorded, field)!r}"
-        for field in ("scheme", "host", "port", "path", "query")
+        for field in fields
         if getattr(live, field) != getattr(recorded, field)
     ]
 

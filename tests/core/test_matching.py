@@ -243,3 +243,13 @@ def test_explain_shortens_a_long_value_and_compares_lists_of_other_lengths_whole
     value = line.split(": live ", 1)[1].split(" != recorded ", 1)[0]
     assert len(value) == 80
     assert value.endswith("...")
+
+
+def test_explain_shows_only_the_url_part_a_part_matcher_compares() -> None:
+    # `streamtest serve` matches on path, not port: a miss must not blame the port.
+    live = Request("POST", "http://127.0.0.1:8765/v1/responses")
+    rec = Request("POST", "http://127.0.0.1:44921/v1/chat/completions")
+
+    lines = explain(live, rec, failing(live, rec, resolve_matchers(["method", "path"])))
+
+    assert lines == ["path: live '/v1/responses' != recorded '/v1/chat/completions'"]
