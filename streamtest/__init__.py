@@ -6,6 +6,8 @@ when a cassette is first used, and adapters import their library on first use.
 
 from __future__ import annotations
 
+import typing as _typing
+
 from ._core.clock import Clock, RealClock, Timing
 from ._core.errors import (
     CassetteError,
@@ -45,6 +47,19 @@ from ._session import load_cassette, use_cassette
 from ._vcr_import import import_vcr
 from ._version import __version__
 
+if _typing.TYPE_CHECKING:
+    from ._serve import ReplayServer
+
+
+def __getattr__(name: str) -> _typing.Any:
+    # The replay server loads http.server: only when asked for, so `import streamtest` stays light.
+    if name == "ReplayServer":
+        from ._serve import ReplayServer
+
+        return ReplayServer
+    raise AttributeError(f"module 'streamtest' has no attribute {name!r}")
+
+
 __all__ = [
     "BUILTIN_MATCHERS",
     "DEFAULT_MATCH_ON",
@@ -67,6 +82,7 @@ __all__ = [
     "RecordMode",
     "RecordedStreamError",
     "Redaction",
+    "ReplayServer",
     "Request",
     "Response",
     "StreamError",

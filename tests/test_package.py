@@ -30,12 +30,21 @@ def test_import_loads_no_http_stack_sdk_or_test_framework() -> None:
         "respx",
         "syrupy",
         "yaml",
+        "http.server",  # streamtest.ReplayServer loads it on first use
     ]
     code = f"import sys, streamtest; print(','.join(m for m in {heavy!r} if m in sys.modules))"
     loaded = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout.strip()
     assert loaded == ""
+
+
+def test_the_replay_server_is_loaded_on_first_use() -> None:
+    code = "import sys, streamtest; streamtest.ReplayServer; print('http.server' in sys.modules)"
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert loaded.stdout.strip() == "True", loaded.stderr
+    with pytest.raises(AttributeError, match="no attribute 'ReplaySever'"):
+        _ = streamtest.ReplaySever  # type: ignore[attr-defined]
 
 
 def test_all_is_sorted_and_complete() -> None:
