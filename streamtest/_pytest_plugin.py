@@ -2,6 +2,7 @@
 
 Precedence of options, highest first: command line (--streamtest-record-mode/--streamtest-timing)
 > the marker's keywords > the ``streamtest_config`` fixture (override it in a conftest.py) >
+the ``STREAMTEST_RECORD_MODE`` environment variable (``streamtest record -- pytest`` sets it) >
 built-in defaults (record mode ``once``, or ``none`` when the ``CI`` environment variable is set).
 
 Default cassette path of a test: ``<dir of the test file>/cassettes/<module>/<test name>.jsonl``;

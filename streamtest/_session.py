@@ -247,11 +247,12 @@ class use_cassette:  # named like a function: it is used like vcrpy's use_casset
     def session(self) -> Session:
         """A new session on this cassette, not activated: nothing is patched. (A standalone
         ``record_stream(..., path=...)`` uses one for its single object stream.)"""
-        exists = self.path.exists()
-        cassette = fileformat.load(self.path) if exists else Cassette(self.path)
+        plan = Plan(self.record_mode, exists=self.path.exists())
+        # Only a cassette that replays is read: "all" records over a file, even a broken one.
+        cassette = fileformat.load(self.path) if plan.replays else Cassette(self.path)
         return Session(
             cassette,
-            Plan(self.record_mode, exists=exists),
+            plan,
             matchers=self.matchers,
             scrubber=self.redact.scrubber(),
             clock=self.clock,

@@ -18,5 +18,7 @@ def server() -> Iterator[ProviderServer]:
 
 @pytest.fixture(autouse=True)
 def _no_ci_default(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Tests choose record modes explicitly; the suite's own CI variable must not change them."""
+    """Tests choose record modes explicitly; the suite's own CI variable (or a
+    STREAMTEST_RECORD_MODE, as `streamtest record -- pytest` sets) must not change them."""
     monkeypatch.delenv("CI", raising=False)
+    monkeypatch.delenv("STREAMTEST_RECORD_MODE", raising=False)

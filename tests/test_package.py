@@ -10,10 +10,8 @@ from pathlib import Path
 import pytest
 
 import streamtest
-from streamtest._cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
-QUICKSTART = ROOT / "cassettes" / "quickstart-openai-chat.jsonl"
 
 
 def test_import_loads_no_http_stack_sdk_or_test_framework() -> None:
@@ -69,41 +67,6 @@ def test_unmatched_request_error_reads_as_a_test_failure() -> None:
     assert issubclass(streamtest.UnmatchedRequestError, AssertionError)
     assert issubclass(streamtest.UnmatchedRequestError, streamtest.StreamtestError)
     assert issubclass(streamtest.CassetteError, streamtest.StreamtestError)
-
-
-def test_cli_show_summarizes_the_shipped_cassette(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["show", str(QUICKSTART)]) == 0
-    out = capsys.readouterr().out
-    response = streamtest.load_cassette(QUICKSTART).interactions[0].response
-    assert f"{len(response.chunks)} chunks, {len(response.body):,} bytes" in out
-
-
-def test_cli_replay_writes_the_exact_bytes(capfdbinary: pytest.CaptureFixture[bytes]) -> None:
-    assert main(["replay", "--instant", str(QUICKSTART)]) == 0
-    out = capfdbinary.readouterr().out
-    assert out.startswith(streamtest.load_cassette(QUICKSTART).interactions[0].response.body)
-
-
-def test_cli_replay_of_imported_streams_names_each_interaction_and_its_unknown_timing(
-    capfdbinary: pytest.CaptureFixture[bytes],
-) -> None:
-    converted = ROOT / "cassettes/realworld/llm-anthropic/test_async_prompt.jsonl"
-    interactions = streamtest.load_cassette(converted).interactions
-    assert len(interactions) == 2 and not interactions[0].response.timed
-
-    assert main(["replay", "--untimed-gap", "0", str(converted)]) == 0
-
-    out = capfdbinary.readouterr().out
-    assert b"--- #0 POST" in out and b"--- #1 POST" in out
-    assert out.count(b"first chunk unknown, last unknown") == 2
-    assert interactions[1].response.body in out
-
-
-def test_cli_reports_a_bad_cassette(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    bad = tmp_path / "bad.jsonl"
-    bad.write_text('{"streamtest": 9}\n')
-    assert main(["show", str(bad)]) == 1
-    assert f"{bad}:1" in capsys.readouterr().err
 
 
 def test_console_script_is_installed() -> None:

@@ -251,3 +251,15 @@ def test_a_corrupt_cassette_fails_on_entry_naming_its_path(tmp_path: Path) -> No
     path.write_text('{"streamtest":1}\n{"request": oops\n')
     with pytest.raises(streamtest.CassetteError, match=f"{path}:2"):
         streamtest.use_cassette(path).__enter__()
+
+
+def test_record_mode_all_records_over_a_corrupt_cassette(
+    tmp_path: Path, server: ProviderServer
+) -> None:
+    # "all" replays nothing, so the old file is never read: a broken cassette can be recorded
+    # again (as the CassetteError's own message advises) instead of blocking that very run.
+    path = tmp_path / "broken.jsonl"
+    path.write_text("this is not a cassette\n")
+    with streamtest.use_cassette(path, record_mode="all"), httpx2.Client() as client:
+        assert client.get(f"{server.url}/v1/models").status_code in (200, 404)
+    assert len(streamtest.load_cassette(path).interactions) == 1

@@ -13,10 +13,10 @@ from collections.abc import Sequence
 
 from .._core.errors import StreamtestError
 from .._version import __version__
-from . import _import_vcr, _replay, _serve_command, _show
-from ._term import PROBLEM, Parser, fail
+from . import _diff, _import_vcr, _record, _replay, _scrub, _serve_command, _show
+from ._term import PROBLEM, USAGE, Parser, fail
 
-COMMANDS = (_show, _replay, _import_vcr, _serve_command)
+COMMANDS = (_record, _show, _replay, _diff, _scrub, _import_vcr, _serve_command)
 
 
 def parser() -> Parser:
@@ -44,7 +44,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         # A cassette problem: the message names the file, the place and the fix.
         return fail(args.command, str(exc), PROBLEM)
     except FileNotFoundError as exc:
-        return fail(args.command, f"{exc.filename or exc}: no such file.", PROBLEM)
+        return fail(args.command, f"{exc.filename or exc}: no such file.", USAGE)
     except KeyboardInterrupt:
         return fail(args.command, "interrupted.", PROBLEM)
     return code

@@ -23,8 +23,18 @@ class RecordMode(StrEnum):
         return parse_choice(cls, value, "record_mode")
 
 
+RECORD_MODE_VARIABLE = "STREAMTEST_RECORD_MODE"
+"""The environment variable that sets the default record mode (``streamtest record`` sets it for
+the command it runs, so the pytest plugin's cassettes record too)."""
+
+
 def default_record_mode() -> RecordMode:
-    """``once`` on a developer machine, ``none`` when the ``CI`` environment variable is set."""
+    """The record mode a cassette gets when nothing else chooses one: ``STREAMTEST_RECORD_MODE``
+    when it is set (a bad value is a ValueError naming it), else ``once`` on a developer
+    machine and ``none`` when the ``CI`` environment variable is set."""
+    chosen = os.environ.get(RECORD_MODE_VARIABLE, "").strip()
+    if chosen:
+        return parse_choice(RecordMode, chosen, RECORD_MODE_VARIABLE)
     ci = os.environ.get("CI", "").strip().lower()
     return RecordMode.NONE if ci not in ("", "0", "false", "no") else RecordMode.ONCE
 

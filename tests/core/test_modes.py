@@ -82,3 +82,38 @@ def test_parse_error_lists_the_choices(value: str) -> None:
         f"record_mode {value!r} is not one of: none, once, new_episodes, all."
     )
     assert caught.value.__cause__ is None
+
+
+@pytest.mark.parametrize(
+    ("value", "ci", "mode"),
+    [
+        pytest.param("all", None, RecordMode.ALL, id="all"),
+        pytest.param("new_episodes", None, RecordMode.NEW_EPISODES, id="new_episodes"),
+        pytest.param(" none ", None, RecordMode.NONE, id="padded"),
+        pytest.param("all", "true", RecordMode.ALL, id="wins-over-ci"),
+        pytest.param("once", "true", RecordMode.ONCE, id="once-wins-over-ci"),
+        pytest.param("", "true", RecordMode.NONE, id="empty-falls-back-to-ci"),
+        pytest.param("  ", None, RecordMode.ONCE, id="blank-falls-back"),
+    ],
+)
+def test_default_record_mode_follows_streamtest_record_mode(
+    monkeypatch: pytest.MonkeyPatch, value: str, ci: str | None, mode: RecordMode
+) -> None:
+    monkeypatch.setenv("STREAMTEST_RECORD_MODE", value)
+    if ci is None:
+        monkeypatch.delenv("CI", raising=False)
+    else:
+        monkeypatch.setenv("CI", ci)
+
+    assert default_record_mode() is mode
+
+
+def test_bad_streamtest_record_mode_names_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STREAMTEST_RECORD_MODE", "always")
+
+    with pytest.raises(ValueError) as caught:
+        default_record_mode()
+
+    assert str(caught.value) == (
+        "STREAMTEST_RECORD_MODE 'always' is not one of: none, once, new_episodes, all."
+    )
