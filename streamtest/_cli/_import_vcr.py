@@ -9,6 +9,7 @@ from pathlib import Path
 
 from .._core.errors import StreamtestError
 from .._vcr_import import import_vcr
+from ._options import examples
 from ._term import progress
 
 
@@ -19,7 +20,11 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         description="Convert vcrpy cassettes (YAML or JSON) into chunk cassettes: one chunk per "
         "streamed event, timing marked unknown, secrets redacted. Folders are searched for "
         "*.yaml, *.yml and *.json and their structure is kept under --out.",
-        epilog="example: streamtest import-vcr tests/cassettes --out tests/chunk_cassettes",
+        epilog=examples(
+            "streamtest import-vcr tests/cassettes --out tests/chunk_cassettes",
+            "streamtest import-vcr tests/cassettes/test_chat.yaml --out /tmp/converted",
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     convert.add_argument(
         "sources", nargs="+", metavar="SRC", help="vcrpy cassette files or folders"
