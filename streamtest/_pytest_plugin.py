@@ -12,8 +12,9 @@ name>.jsonl``. A marker's ``path`` is taken relative to the test's cassette fold
 A request no cassette answers fails the test once, with `UnmatchedRequestError`; a miss the test
 swallowed (or replaced with an exception that hides it) is raised again at teardown.
 
-Under pytest-xdist every worker writes only the cassettes of the tests it runs, each through a
-private temporary file renamed into place, so workers never see each other's half-written files.
+Under pytest-xdist every save goes through a private temporary file renamed into place, so
+workers never see each other's half-written files; workers sharing a cassette save it in turn,
+each adding to what the others saved (see ``Session.finish``).
 
 The ``stream_snapshot`` fixture (syrupy snapshots as readable YAML files, with helpers for
 streams) is described in `streamtest.snapshot`.

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import functools
 import inspect
+import os
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from fnmatch import fnmatchcase
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Protocol, TypeVar
 
-from ._core import fileformat
+from ._core import fileformat, filelock
 from ._core.choices import parse_choice
 from ._core.clock import Clock, Pacer, RealClock, Timing, check_gap, check_speed
 from ._core.errors import StreamtestError, UnmatchedRequestError, UnmatchedStreamError
@@ -80,8 +82,11 @@ class Session:
         speed: float,
         untimed_gap: float,
         allow_playback_repeats: bool,
+        started_with: filelock.FileState = None,
     ) -> None:
+        """``started_with``: the cassette file's state before it was read (see `finish`)."""
         self.cassette, self.plan = cassette, plan
+        self.started_with = started_with
         self.untimed_gap = untimed_gap
         self.matchers, self.scrubber, self.clock = matchers, scrubber, clock
         self.timing, self.speed, self.repeats = timing, speed, allow_playback_repeats
@@ -205,9 +210,56 @@ class Session:
         new, streams = self.new_interactions(), self.new_streams()
         if not new and not streams:
             return
-        self.cassette.interactions = [*self.recorded, *new]
-        self.cassette.streams = [*self.recorded_streams, *streams]
-        fileformat.save(self.cassette, recorded_with=f"streamtest {__version__}")
+        path = self.cassette.path
+        with filelock.locked(path):
+            # Another process (a pytest-xdist worker sharing this cassette) may have saved it
+            # while this session ran: add to the file as it is now, not as it was at start. In
+            # mode "all" the file is replaced, unless it changed since the start: then it holds
+            # what another process recorded in this same run.
+            changed = filelock.file_state(path) not in (self.started_with, None)
+            if path.exists() and (changed or self.plan.mode is not RecordMode.ALL):
+                current = fileformat.load(path)
+                kept, kept_streams = current.interactions, current.streams
+            else:
+                kept, kept_streams = list(self.recorded), list(self.recorded_streams)
+            self.cassette.interactions = [*kept, *new]
+            self.cassette.streams = [*kept_streams, *streams]
+            fileformat.save(self.cassette, recorded_with=f"streamtest {__version__}")
+
+
+_scrubbers: dict[object, Scrubber] = {}
+# pytest rewrites this variable for every phase of every test: left out of the key unless a
+# secret pattern could match it.
+_VOLATILE = frozenset({"PYTEST_CURRENT_TEST", b"PYTEST_CURRENT_TEST"})
+
+
+def _environment_key(redact: Redaction) -> frozenset[object] | None:
+    environ = getattr(os.environ, "_data", None)  # CPython's raw mapping: no decoding per read
+    if not isinstance(environ, dict):
+        return None
+    if any(fnmatchcase("PYTEST_CURRENT_TEST", p.upper()) for p in redact.env_patterns):
+        return frozenset(environ.items())
+    return frozenset(item for item in environ.items() if item[0] not in _VOLATILE)
+
+
+def _scrubber(redact: Redaction) -> Scrubber:
+    """``redact.scrubber()``, reused while the environment is the same: the scrubber depends only
+    on the rules and the environment, and reading the environment (every variable against the
+    secret patterns) was the largest fixed cost of entering a cassette (docs/benchmarks.md)."""
+    try:
+        environment = _environment_key(redact)
+        key = None if environment is None else (redact, environment)
+        hash(key)
+    except TypeError:  # rules built with unhashable values: nothing to key on
+        key = None
+    if key is None:
+        return redact.scrubber()
+    scrubber = _scrubbers.get(key)
+    if scrubber is None:
+        if len(_scrubbers) >= 32:
+            _scrubbers.clear()
+        scrubber = _scrubbers[key] = redact.scrubber()
+    return scrubber
 
 
 class use_cassette:  # named like a function: it is used like vcrpy's use_cassette
@@ -247,19 +299,21 @@ class use_cassette:  # named like a function: it is used like vcrpy's use_casset
     def session(self) -> Session:
         """A new session on this cassette, not activated: nothing is patched. (A standalone
         ``record_stream(..., path=...)`` uses one for its single object stream.)"""
-        plan = Plan(self.record_mode, exists=self.path.exists())
+        started_with = filelock.file_state(self.path)  # first: a later save shows as a change
+        plan = Plan(self.record_mode, exists=started_with is not None)
         # Only a cassette that replays is read: "all" records over a file, even a broken one.
         cassette = fileformat.load(self.path) if plan.replays else Cassette(self.path)
         return Session(
             cassette,
             plan,
             matchers=self.matchers,
-            scrubber=self.redact.scrubber(),
+            scrubber=_scrubber(self.redact),
             clock=self.clock,
             timing=self.timing,
             speed=self.speed,
             untimed_gap=self.untimed_gap,
             allow_playback_repeats=self.allow_playback_repeats,
+            started_with=started_with,
         )
 
     def _start(self) -> Cassette:

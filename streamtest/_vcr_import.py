@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import io
 import json
+import reprlib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -50,13 +51,79 @@ def import_vcr(src: str | Path, dest: str | Path, *, redact: Redaction | None = 
     for index, raw in enumerate(interactions):
         try:
             converted.append(_interaction(raw, scrubber))
-        except (_BadInteraction, FramingError) as exc:  # corrupt gzip is a FramingError too
+        except (
+            _BadInteraction,
+            FramingError,
+            ValueError,  # a URL urlsplit refuses, a circular body, text that is not Unicode
+            TypeError,
+            AttributeError,
+            OverflowError,
+            RecursionError,
+        ) as exc:
             raise CassetteError(
                 src, f"interaction {index} cannot be imported: {exc}", fix=_FIX
             ) from exc
     cassette = Cassette(dest, converted)
     fileformat.save(cassette, recorded_with=f"streamtest {__version__} (import-vcr)")
     return cassette
+
+
+_MAX_DEPTH = 1000
+_MAX_NODES = 10_000_000
+
+
+def _check_yaml(src: Path, text: str) -> None:
+    """Refuse YAML nested deeper than libyaml's composer survives, or whose aliases expand to
+    more nodes than any cassette holds (billion laughs), before anything is built."""
+    import yaml  # type: ignore[import-untyped, unused-ignore]
+
+    sizes: dict[str, int] = {}
+    stack: list[list[Any]] = [[0, None]]
+    nodes = 0
+    for event in yaml.parse(text, Loader=yaml.CSafeLoader):
+        size = 0
+        if isinstance(event, yaml.AliasEvent):
+            size = sizes.get(event.anchor, 1)
+        elif isinstance(event, yaml.ScalarEvent):
+            size = 1
+            if event.anchor:
+                sizes[event.anchor] = 1
+        elif isinstance(event, yaml.CollectionStartEvent):
+            stack.append([1, event.anchor])
+            if len(stack) > _MAX_DEPTH:
+                raise CassetteError(
+                    src,
+                    "it nests deeper than 1000 levels.",
+                    line=event.start_mark.line + 1,
+                    fix=_FIX,
+                )
+        elif isinstance(event, yaml.CollectionEndEvent):
+            count, anchor = stack.pop()
+            if anchor:
+                sizes[anchor] = count
+            size = count
+        stack[-1][0] += size
+        nodes += size if isinstance(event, yaml.AliasEvent) else 1
+        if nodes > _MAX_NODES or stack[-1][0] > _MAX_NODES:
+            raise CassetteError(
+                src,
+                "its aliases expand to too many values.",
+                line=event.start_mark.line + 1,
+                fix=_FIX,
+            )
+
+
+def _safe_load(text: str) -> Any:
+    import yaml  # type: ignore[import-untyped, unused-ignore]
+
+    class Loader(yaml.CSafeLoader):  # type: ignore[misc]  # PyYAML ships no types: Any
+        pass
+
+    Loader.add_constructor(
+        "tag:yaml.org,2002:python/tuple",
+        lambda loader, node: tuple(loader.construct_sequence(node)),
+    )
+    return yaml.load(text, Loader=Loader)
 
 
 def _read_interactions(src: Path) -> list[Any]:
@@ -71,7 +138,11 @@ def _read_interactions(src: Path) -> list[Any]:
     as_json = src.suffix.lower() == ".json" or text.lstrip().startswith("{")
     serializer = jsonserializer if as_json else yamlserializer
     try:
-        data = serializer.deserialize(text)
+        if not as_json:
+            _check_yaml(src, text)
+        data = serializer.deserialize(text) if as_json else _safe_load(text)
+    except CassetteError:
+        raise
     except Exception as exc:  # yaml and json raise many kinds; all mean "not readable"
         kind = "JSON" if as_json else "YAML"
         raise CassetteError(src, f"it is not readable {kind} ({exc}).", fix=_FIX) from exc
@@ -87,6 +158,8 @@ def _interaction(raw: Any, scrubber: Scrubber) -> Interaction:
     if not isinstance(request, Mapping) or not isinstance(response, Mapping):
         raise _BadInteraction("it needs a 'request' and a 'response' mapping.")
     live = _request(request)
+    for text in (live.method, live.url, *(part for pair in live.headers for part in pair)):
+        text.encode("utf-8")  # UnicodeEncodeError (a ValueError) for lone surrogates
     return Interaction(scrubber.request(live), scrubber.response(_response(response, live.url)))
 
 
@@ -104,6 +177,10 @@ def _request(raw: Mapping[str, Any]) -> Request:
 def _response(raw: Mapping[str, Any], url: str) -> Response:
     from vcr.serializers import compat
 
+    given = raw.get("body")
+    if isinstance(given, Mapping) and not isinstance(given.get("string"), str | bytes | None):
+        kind = type(given.get("string")).__name__
+        raise _BadInteraction(f"its response body string is a {kind}.")
     raw = compat.convert_to_bytes(dict(raw))  # vcrpy's own str -> bytes step for body.string
     headers = _headers(raw.get("headers"), "response")
     body: Any = raw.get("body")
@@ -145,8 +222,8 @@ def _status(raw: Any) -> int:
     code: Any = raw.get("code") if isinstance(raw, Mapping) else raw
     try:
         status = int(code)
-    except (TypeError, ValueError):
-        raise _BadInteraction(f"its response status {raw!r} is not a number.") from None
+    except (TypeError, ValueError, OverflowError):
+        raise _BadInteraction(f"its response status {reprlib.repr(raw)} is not a number.") from None
     if not 100 <= status <= 999:
         raise _BadInteraction(f"its response status {status} is not an HTTP status.")
     return status
@@ -166,7 +243,11 @@ def _headers(raw: Any, where: str) -> Headers:
 
 
 def _text(value: Any) -> str:
-    return value.decode("latin-1") if isinstance(value, bytes) else str(value)
+    if isinstance(value, bytes):
+        return value.decode("latin-1")
+    if not isinstance(value, str | int | float | bool | None):
+        raise _BadInteraction(f"a header value is a {type(value).__name__}.")
+    return str(value)
 
 
 def _bytes(body: Any) -> bytes:

@@ -20,6 +20,8 @@ import gc
 import json
 import os
 import secrets
+from collections.abc import Iterator
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -86,6 +88,7 @@ class _Line(msgspec.Struct, omit_defaults=True, forbid_unknown_fields=True):
 
 _decoder = msgspec.json.Decoder(_Line)
 _encoder = msgspec.json.Encoder()
+_lines_encoder = msgspec.json.Encoder()  # runs of chunk and item lines, with encode_lines
 
 
 def _micro(t: float) -> float:
@@ -95,9 +98,14 @@ def _micro(t: float) -> float:
 def _request_record(request: Request) -> _RequestRecord:
     record = _RequestRecord(request.method, request.url, list(request.headers))
     parsed = parse_json(request.body)
+    try:
+        strict = json.dumps(parsed, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+        same = strict.encode() == request.body
+    except (ValueError, UnicodeEncodeError):  # NaN/Infinity, lone surrogates: keep verbatim
+        same = False
     # Readable JSON only when loading gives back the same bytes; any other body (pretty-printed,
     # imported from vcrpy, ...) is kept verbatim as text, so every body round-trips exactly.
-    if parsed is not None and _compact_json(parsed) == request.body:
+    if parsed is not None and same:
         record.json = parsed
     elif request.body:
         try:
@@ -120,6 +128,16 @@ def _request_body(record: _RequestRecord) -> bytes:
     return record.b64 or b""
 
 
+class _TextChunk(msgspec.Struct):
+    """A timed UTF-8 chunk line: encodes exactly as ``_Line(t=..., text=...)``, built faster."""
+
+    t: float
+    text: str
+
+
+_BATCH = 4096  # lines encoded per piece: a large cassette is written without a second copy
+
+
 def _chunk_line(chunk: Chunk, timed: bool) -> _Line:
     t = _micro(chunk.t) if timed else None  # unknown timing is left out, never invented
     try:
@@ -128,29 +146,57 @@ def _chunk_line(chunk: Chunk, timed: bool) -> _Line:
         return _Line(t=t, b64=chunk.data)
 
 
-def dumps(cassette: Cassette, *, recorded_with: str) -> bytes:
-    """The cassette encoded as format v1 JSON Lines."""
-    lines = [_Line(streamtest=FORMAT_VERSION, recorded_with=recorded_with)]
+def _chunk_lines(chunks: tuple[Chunk, ...], timed: bool) -> list[Any]:
+    if timed:
+        try:  # the common case, every chunk timed UTF-8 text: one comprehension, no calls
+            return [_TextChunk(round(c.t, 6), c.data.decode("utf-8")) for c in chunks]
+        except UnicodeDecodeError:
+            pass
+    return [_chunk_line(chunk, timed) for chunk in chunks]
+
+
+def _line(record: _Line) -> bytes:
+    return _encoder.encode(record) + b"\n"
+
+
+def _pieces(cassette: Cassette, recorded_with: str) -> Iterator[bytes]:
+    """The cassette as format v1 JSON Lines, in pieces: one line, or up to `_BATCH` chunk or
+    item lines."""
+    encode = _lines_encoder.encode_lines
+    yield _line(_Line(streamtest=FORMAT_VERSION, recorded_with=recorded_with))
     for interaction in cassette.interactions:
         response = interaction.response
         head = _ResponseRecord(response.status, _micro(response.t), list(response.headers))
         if not response.timed:
             head.t, head.timing = 0.0, "unknown"
-        lines.append(_Line(request=_request_record(interaction.request), response=head))
-        lines.extend(_chunk_line(chunk, response.timed) for chunk in response.chunks)
-        lines.append(
-            _Line(end=response.end.value, chunks=len(response.chunks), error=response.error)
-        )
+        yield _line(_Line(request=_request_record(interaction.request), response=head))
+        chunks = response.chunks
+        for start in range(0, len(chunks), _BATCH):
+            yield encode(_chunk_lines(chunks[start : start + _BATCH], response.timed))
+        yield _line(_Line(end=response.end.value, chunks=len(chunks), error=response.error))
     for stream in cassette.streams:
-        lines.append(_Line(stream=_StreamRecord(stream.name, stream.key)))
-        lines.extend(_Line(t=_micro(item.t), item=item.value) for item in stream.items)
-        lines.append(_Line(end=stream.end.value, items=len(stream.items), error=stream.error))
-    return b"\n".join(_encoder.encode(line) for line in lines) + b"\n"
+        yield _line(_Line(stream=_StreamRecord(stream.name, stream.key)))
+        items = stream.items
+        for start in range(0, len(items), _BATCH):
+            batch = items[start : start + _BATCH]
+            yield encode([_Line(t=_micro(item.t), item=item.value) for item in batch])
+        yield _line(_Line(end=stream.end.value, items=len(items), error=stream.error))
+
+
+def dumps(cassette: Cassette, *, recorded_with: str) -> bytes:
+    """The cassette encoded as format v1 JSON Lines."""
+    return b"".join(_pieces(cassette, recorded_with))
 
 
 def save(cassette: Cassette, *, recorded_with: str) -> None:
-    """Write ``cassette`` atomically: readers see the old file or the new one, never half."""
-    data = dumps(cassette, recorded_with=recorded_with)
+    """Write ``cassette`` atomically: readers see the old file or the new one, never half.
+
+    The file is encoded piece by piece into the temporary file, so a cassette holding a large
+    stream is never held in memory a second time as one ``bytes``. A piece that fails to encode
+    leaves no file behind (the temporary file is removed; the folder may have been created).
+    """
+    pieces = _pieces(cassette, recorded_with)
+    first = next(pieces)
     path = cassette.path
     path.parent.mkdir(parents=True, exist_ok=True)
     # Not tempfile.mkstemp: it creates the file 0o600, and the rename would carry that over to
@@ -159,7 +205,9 @@ def save(cassette: Cassette, *, recorded_with: str) -> None:
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
     try:
         with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
+            handle.write(first)
+            for piece in pieces:
+                handle.write(piece)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
@@ -190,7 +238,7 @@ def loads(data: bytes, *, path: Path) -> Cassette:
         line_count = data.count(b"\n") + (not data.endswith(b"\n"))
         try:
             records = _decoder.decode_lines(data)
-        except msgspec.MsgspecError:
+        except (msgspec.MsgspecError, UnicodeDecodeError, RecursionError):
             records = []
         # decode_lines skips blank lines and accepts two records on one line; either would shift
         # every later line number, so a count that is off means: decode line by line instead.
@@ -198,8 +246,7 @@ def loads(data: bytes, *, path: Path) -> Cassette:
             lines = data.split(b"\n")[:line_count]
             records = [_decode(path, number, raw) for number, raw in enumerate(lines, start=1)]
         reader = _Reader(path)
-        for number, line in enumerate(records, start=1):
-            reader.feed(number, line)
+        reader.feed_all(records)
         return reader.finish(len(records))
     finally:
         if gc_was_enabled:
@@ -220,13 +267,21 @@ def _decode(path: Path, number: int, raw: bytes) -> _Line:
         raise CassetteError(
             path, f"the line cannot be read: {what}.", line=number, fix=_FIX_RERECORD
         ) from exc
+    except UnicodeDecodeError as exc:
+        raise CassetteError(
+            path, f"the line is not valid UTF-8 ({exc}).", line=number, fix=_FIX_RERECORD
+        ) from exc
+    except RecursionError as exc:
+        raise CassetteError(
+            path, "the line nests its values too deeply to be read.", line=number, fix=_FIX_RERECORD
+        ) from exc
 
 
 def _check_header_version(path: Path, raw: bytes) -> None:
     """A header from a newer streamtest may carry fields v1 does not know: name the version."""
     try:
         header = msgspec.json.decode(raw)
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
         return
     if isinstance(header, dict) and "streamtest" in header:
         _check_version(path, header["streamtest"])
@@ -259,6 +314,37 @@ class _Reader:
 
     def fail(self, number: int, what: str) -> CassetteError:
         return CassetteError(self.path, what, line=number, fix=_FIX_RERECORD)
+
+    def feed_all(self, records: list[_Line]) -> None:
+        """`feed` every record; runs of plain chunk lines take a fast path with the same checks."""
+        number, count = 0, len(records)
+        while number < count:
+            line = records[number]
+            number += 1
+            self.feed(number, line)
+            if self.head is not None and self.head.timing is None:
+                number = self._timed_text_chunks(records, number)
+
+    def _timed_text_chunks(self, records: list[_Line], index: int) -> int:
+        """Inside an interaction with timing, take the chunk lines from ``records[index]`` on
+        that have ``t`` and ``text`` and nothing `feed` would treat first (``streamtest``,
+        ``request``, ``item``) or refuse (``b64`` beside ``text``): what `_chunk` accepts,
+        built the same way. Returns the index of the first line left to `feed`."""
+        chunks, unset = self.chunks, msgspec.UNSET
+        append, before = chunks.append, len(chunks)
+        for line in islice(records, index, None):
+            t, text = line.t, line.text
+            if (
+                t is None
+                or text is None
+                or line.b64 is not None
+                or line.streamtest is not None
+                or line.request is not None
+                or line.item is not unset
+            ):
+                break
+            append(Chunk(t or 0.0, text.encode()))  # `or`, as in `_chunk`: -0.0 loads as 0.0
+        return index + len(chunks) - before
 
     def feed(self, number: int, line: _Line) -> None:
         if number == 1:

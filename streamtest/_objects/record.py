@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar, overload
 
-from .._core import fileformat
+from .._core import fileformat, filelock
 from .._core.clock import Clock, Timing
 from .._core.errors import StreamtestError
 from .._core.model import Cassette
@@ -82,7 +82,7 @@ def _save_merged(session: Session) -> None:
     if not streams:
         return
     path = session.cassette.path
-    with _write_lock:
+    with _write_lock, filelock.locked(path):
         current = fileformat.load(path) if path.exists() else Cassette(path)
         kept = current.streams
         if session.plan.mode is RecordMode.ALL:

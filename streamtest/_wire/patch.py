@@ -26,6 +26,7 @@ STACK_NAMES = ("httpx", "httpx2")
 _lock = threading.RLock()
 _active: list[Router] = []
 _originals: list[tuple[type, str, Any]] = []
+_stack_streams: dict[str, StackStreams] = {}
 
 
 def _live_request(request: Any) -> Request:
@@ -87,13 +88,22 @@ def _patched_async(streams: StackStreams, original: Any) -> Any:
     return handle_async_request
 
 
+def _streams(module: Any) -> StackStreams:
+    """The stream classes of ``module``, built once per process: building them (8 classes) cost
+    more than the rest of activating a cassette (see docs/benchmarks.md, "pytest fixture")."""
+    streams = _stack_streams.get(module.__name__)
+    if streams is None or streams.module is not module:
+        streams = _stack_streams[module.__name__] = StackStreams(module)
+    return streams
+
+
 def _install() -> None:
     for name in STACK_NAMES:
         try:
             module = importlib.import_module(name)
         except ImportError:
             continue
-        streams = StackStreams(module)
+        streams = _streams(module)
         for cls, method, wrap in (
             (module.HTTPTransport, "handle_request", _patched),
             (module.AsyncHTTPTransport, "handle_async_request", _patched_async),

@@ -46,6 +46,15 @@ class StackStreams:
                 self.replay, self.request = replay, request
 
             def __iter__(self) -> Iterator[bytes]:
+                response = self.replay.response
+                if self.replay.pacer.paces or response.error is not None or response.closed:
+                    return self._paced()
+                # The common case, instant and complete: iterate a plain list, so no Python
+                # frame is resumed per chunk (see docs/benchmarks.md: a generator here cost
+                # ~15% of the transport's time at 10,000 chunks, this list ~4%).
+                return iter([chunk.data for chunk in response.chunks])
+
+            def _paced(self) -> Iterator[bytes]:
                 response, pacer = self.replay.response, self.replay.pacer
                 for index, chunk in enumerate(response.chunks):
                     if pacer.paces:
@@ -62,10 +71,13 @@ class StackStreams:
 
             async def __aiter__(self) -> AsyncIterator[bytes]:
                 response, pacer = self.replay.response, self.replay.pacer
-                for index, chunk in enumerate(response.chunks):
-                    if pacer.paces:
+                if pacer.paces:
+                    for index, chunk in enumerate(response.chunks):
                         await pacer.await_(pacer.due(index, chunk.t))
-                    yield chunk.data
+                        yield chunk.data
+                else:
+                    for chunk in response.chunks:
+                        yield chunk.data
                 if response.error is not None:
                     raise replay_error(module, response.error, self.request)
                 if response.closed:
@@ -78,9 +90,10 @@ class StackStreams:
                 self.inner, self.recording = inner, recording
 
             def __iter__(self) -> Iterator[bytes]:
+                record = self.recording.chunk
                 try:
                     for data in self.inner:
-                        self.recording.chunk(data)
+                        record(data)
                         yield data
                 except Exception as exc:
                     self.recording.fail(exc)
@@ -96,9 +109,10 @@ class StackStreams:
                 self.inner, self.recording = inner, recording
 
             async def __aiter__(self) -> AsyncIterator[bytes]:
+                record = self.recording.chunk
                 try:
                     async for data in self.inner:
-                        self.recording.chunk(data)
+                        record(data)
                         yield data
                 except Exception as exc:
                     self.recording.fail(exc)

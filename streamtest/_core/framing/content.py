@@ -23,17 +23,27 @@ class _Stage(Protocol):
     def flush(self) -> bytes: ...
 
 
+MAX_DECODED = 64 << 20
+
+
 class _Gzip:
     def __init__(self) -> None:
         self._inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        self._total = 0
 
     def decode(self, data: bytes) -> bytes:
-        out = [self._inflate.decompress(data)]
+        out = [self._inflate.decompress(data, MAX_DECODED)]
+        self._total += len(out[0])
+        if self._inflate.unconsumed_tail or self._total > MAX_DECODED:
+            raise zlib.error(f"it decompresses to more than {MAX_DECODED} bytes")
         # A body may hold several gzip members back to back; each starts where one ended.
         while self._inflate.eof and self._inflate.unused_data:
             rest = self._inflate.unused_data
             self._inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
-            out.append(self._inflate.decompress(rest))
+            out.append(self._inflate.decompress(rest, MAX_DECODED))
+            self._total += len(out[-1])
+            if self._inflate.unconsumed_tail or self._total > MAX_DECODED:
+                raise zlib.error(f"it decompresses to more than {MAX_DECODED} bytes")
         return b"".join(out)
 
     def flush(self) -> bytes:

@@ -1,0 +1,1 @@
+"""streamtest's benchmarks: one command, ``python -m bench`` (see `bench.run`)."""
