@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import random
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -111,12 +111,3 @@ def floor_transport(module: Any, chunks: list[bytes], *, asynchronous: bool = Fa
 
 
 _SSE = [("content-type", "text/event-stream")]
-
-
-def vcr_cassette(path: Path, record: Callable[[], object]) -> Path:
-    """A vcrpy cassette at ``path`` holding what ``record()`` fetched (from the loopback)."""
-    import vcr
-
-    with vcr.VCR().use_cassette(str(path), record_mode="all"):
-        record()
-    return path

@@ -28,61 +28,50 @@ GROUP = "recording"
 TARGET_OVERHEAD, TARGET_FIRST_MS = 1.05, 1.0
 
 
-class _Timer:
-    def __init__(self) -> None:
-        self.stream = 0.0
+def _recorder(
+    path: Path, cassette: Callable[[Path], Any], drain: Callable[[], object], streams: list[float]
+) -> Variant:
+    """A variant recording the stream into a new cassette at ``path``: it returns the seconds of
+    the whole ``with`` block and appends those of the stream alone to ``streams``."""
 
-
-def _recorder(path: Path, drain: Callable[[], object], timer: _Timer) -> Variant:
-    def whole() -> float:
+    def run() -> float:
         path.unlink(missing_ok=True)  # each run records a new cassette
         start = time.perf_counter()
-        with streamtest.use_cassette(path, record_mode="all"):
+        with cassette(path):
             begin = time.perf_counter()
             drain()
-            timer.stream = time.perf_counter() - begin
+            streams.append(time.perf_counter() - begin)
         return time.perf_counter() - start
 
-    return whole
+    return run
 
 
 def _overhead_rows(ctx: Context, label: str, drain: Callable[[], object]) -> list[Row]:
     """Plain vs streamtest (stream, and with the write) vs vcrpy, one client."""
     import vcr
 
-    ours, theirs = _Timer(), _Timer()
-    vcr_path = ctx.folder / f"record-{label.replace(' ', '-')}.yaml"
-
-    def vcrpy() -> float:
-        vcr_path.unlink(missing_ok=True)
-        start = time.perf_counter()
-        with vcr.VCR().use_cassette(str(vcr_path), record_mode="all"):
-            begin = time.perf_counter()
-            drain()
-            theirs.stream = time.perf_counter() - begin
-        return time.perf_counter() - start
-
-    whole = _recorder(ctx.folder / f"record-{label.replace(' ', '-')}.jsonl", drain, ours)
+    stem = ctx.folder / f"record-{label.replace(' ', '-')}"
     streams: dict[str, list[float]] = {"ours": [], "vcrpy": []}
-
-    def ours_whole() -> float:
-        seconds = whole()
-        streams["ours"].append(ours.stream)
-        return seconds
-
-    def vcr_whole() -> float:
-        seconds = vcrpy()
-        streams["vcrpy"].append(theirs.stream)
-        return seconds
-
-    variants: dict[str, Variant] = {"plain": lambda: drain() and None, "ours": ours_whole}
+    ours = _recorder(
+        stem.with_suffix(".jsonl"),
+        lambda path: streamtest.use_cassette(path, record_mode="all"),
+        drain,
+        streams["ours"],
+    )
+    theirs = _recorder(
+        stem.with_suffix(".yaml"),
+        lambda path: vcr.VCR().use_cassette(str(path), record_mode="all"),
+        drain,
+        streams["vcrpy"],
+    )
+    variants: dict[str, Variant] = {"plain": lambda: drain() and None, "ours": ours}
     if label == "httpx2 sync":
-        variants["vcrpy"] = vcr_whole
+        variants["vcrpy"] = theirs
     size = ctx.size
     times = run_interleaved(variants, repeat=size.repeat, warmup=size.warmup)
-    for name, values in streams.items():  # the stream part of each run, warm-up runs dropped
+    for who, values in streams.items():  # the stream part of each run, warm-up runs dropped
         if values:
-            times[f"{name} stream"] = values[size.warmup :]
+            times[f"{who} stream"] = values[size.warmup :]
     plain = "plain client, no recording"
     rows = [
         compared(GROUP, f"{label}, stream while recording", times, "ours stream", "plain", plain,
