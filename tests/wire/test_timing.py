@@ -4,8 +4,9 @@ recording does not hold back the first chunk.
 Measured on this project's 2-core machine (20 chunks 30 ms apart, 5 runs each, httpx2): chunks
 reach the application after their recorded offset by 0.7 ms median / 2.0 ms max (sync) and
 1.4 ms median / 7.9 ms max (async, whose event loop wakes with ~1 ms granularity), at speed 1
-and 2 alike. The assertion allows 20 ms per chunk, so a busy CI machine does not fail it, while
-a replay that ignored the offsets (or buffered the stream) would miss by 30 ms or more.
+and 2 alike. The assertions: no chunk early, and a median lateness under 20 ms, so a busy CI
+machine does not fail them (a CI run once saw one chunk 42 ms late, the rest under 1 ms), while a
+replay that ignored the offsets would be early and one that buffered the stream late throughout.
 """
 
 from __future__ import annotations
@@ -44,9 +45,13 @@ def test_realtime_replay_reproduces_recorded_offsets(
     with streamtest.use_cassette(path, record_mode="none", timing="realtime", speed=speed):
         replayed = arrivals(url)
     assert len(replayed) == len(recorded) >= 9
-    errors = [abs(r - e) for r, e in zip(replayed, recorded, strict=True)]
-    assert max(errors) < TOLERANCE, errors
-    assert replayed[-1] >= recorded[-1] - 0.001  # never early: pacing waits, it does not guess
+    lateness = [r - e for r, e in zip(replayed, recorded, strict=True)]
+    # Never early (a replay that ignored the offsets would be), and late by little as a rule (a
+    # buffering or drifting one would be late throughout). One chunk held back by the machine's
+    # scheduler is not a fault of the replay: the median, not the maximum, is checked here, and
+    # the per-chunk p99 is the benchmarks' job (bench/realtime.py).
+    assert min(lateness) > -0.002, lateness
+    assert sorted(lateness)[len(lateness) // 2] < TOLERANCE, lateness
 
 
 def test_recording_does_not_delay_the_first_chunk(server: ProviderServer, tmp_path: Path) -> None:
