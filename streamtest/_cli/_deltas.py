@@ -111,6 +111,14 @@ def pieces_per_chunk(interaction: Interaction) -> Output:
     return output
 
 
+def event_pieces(api: str, data: Any) -> list[Piece]:
+    """What one parsed event of ``api`` adds (none for an API whose events are not known)."""
+    reader = _EVENT_READERS.get(api)
+    if reader is None or not isinstance(data, dict | list):
+        return []
+    return [piece for piece in reader(data) if piece.text]
+
+
 def _read(
     events: list[Event],
     output: Output,

@@ -12,12 +12,14 @@ from pathlib import Path
 from typing import Any
 
 from .._core.errors import StreamtestError
+from .._core.filelock import file_state
 from .._core.framing import Decoder, decoder_for, detect_framing
 from .._core.matching import DEFAULT_MATCH_ON
 from .._providers import aggregate
 from .._providers.decode import provider_events_of
 from .._providers.detect import api_from_url
 from .._session import load_cassette, use_cassette
+from ._deltas import event_pieces
 from ._record_report import describe, shown
 from ._term import PROBLEM, fail
 
@@ -99,7 +101,7 @@ def record_url(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
         headers.append(("Content-Type", content_type))
     method = (args.method or ("POST" if body is not None else "GET")).upper()
     path: Path = args.cassette
-    before = _stamp(path)
+    before = file_state(path)
     view = _View(args.show or "raw", args.url)
     problem = None
     try:
@@ -117,9 +119,9 @@ def record_url(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
         problem = f"{type(exc).__name__}: {exc or 'no detail'} ({method} {args.url})."
     except KeyboardInterrupt:
         problem = "interrupted; the cassette keeps what arrived until then."
-    view.end(path if _stamp(path) != before else None)
+    view.end(path if file_state(path) != before else None)
     err = sys.stderr
-    if _stamp(path) != before:
+    if file_state(path) != before:
         print(f"streamtest record: saved {describe(path)}", file=err)
     elif path.exists() and problem is None:
         print(
@@ -136,14 +138,6 @@ def _match_on(args: argparse.Namespace) -> Sequence[str]:
     if args.match_on is None:
         return DEFAULT_MATCH_ON
     return [name.strip() for name in args.match_on.split(",") if name.strip()]
-
-
-def _stamp(path: Path) -> tuple[int, int] | None:
-    try:
-        stat = path.stat()
-    except OSError:
-        return None
-    return stat.st_mtime_ns, stat.st_ino
 
 
 class _View:
@@ -183,9 +177,10 @@ class _View:
 
     def _text(self, events: list[Any]) -> None:
         for event in provider_events_of(events, self.api or ""):
-            if text := delta_text(self.api or "", event.type, event.data):
-                self.shown_text = True
-                self._write(text.encode())
+            for piece in event_pieces(self.api or "", event.data):
+                if piece.kind == "text":
+                    self.shown_text = True
+                    self._write(piece.text.encode())
 
     def _write(self, data: bytes) -> None:
         if not data or self.show == "none":
@@ -198,33 +193,3 @@ class _View:
             self.show = "none"
             self.decoder = None
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-
-
-def delta_text(api: str, kind: str, data: Any) -> str:
-    """The answer text one streamed event adds, for the APIs whose events we know."""
-    get = _get
-    if api == "openai-chat":
-        return _str(get(get(get(data, "choices", 0), "delta"), "content"))
-    if api == "openai-responses" and kind == "response.output_text.delta":
-        return _str(get(data, "delta"))
-    if api == "anthropic-messages" and kind == "content_block_delta":
-        delta = get(data, "delta")
-        return _str(get(delta, "text")) if get(delta, "type") == "text_delta" else ""
-    if api == "gemini":
-        parts = get(get(get(data, "candidates", 0), "content"), "parts")
-        texts = [p.get("text") for p in parts or [] if isinstance(p, dict) and not p.get("thought")]
-        return "".join(t for t in texts if isinstance(t, str))
-    if api == "ollama":
-        return _str(get(get(data, "message"), "content")) or _str(get(data, "response"))
-    return ""
-
-
-def _get(value: Any, key: str, index: int | None = None) -> Any:
-    value = value.get(key) if isinstance(value, dict) else None
-    if index is not None:
-        value = value[index] if isinstance(value, list) and len(value) > index else None
-    return value
-
-
-def _str(value: Any) -> str:
-    return value if isinstance(value, str) else ""
