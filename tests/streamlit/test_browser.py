@@ -291,14 +291,16 @@ def test_browser_sees_the_answer_grow(chromium: str, serve: Started, app: Starte
     assert len(intermediate) >= 2, f"fewer than two intermediate states: {shown}"
     # The answer only grows: every state before the final one is a prefix of it.
     assert all(expected.startswith(text) for text in texts[:final_at]), shown
-    # Served in real time (the cassette streams for ~2.7 s), not as one burst: the answer kept
-    # growing for a while after its first words showed. (Those show late, ~1-2 s after Enter:
-    # a fresh Streamlit server's first write_stream is slow, and the chunks that arrived
-    # meanwhile are drawn at once; hence no check on the first state's time.)
+    # Served in real time, not as one burst: the final text cannot show before the cassette's
+    # last chunk was due (an instant replay shows it within a fraction of a second). The first
+    # words may show late (a fresh Streamlit server's first write_stream is slow, and on a
+    # loaded CI machine the chunks that arrived meanwhile are drawn at once, 2.9 s after Enter
+    # once), so neither their time nor how long the answer kept growing is checked.
+    (interaction,) = streamtest.load_cassette(CASSETTE).interactions
+    recorded = interaction.response.chunks[-1].t
     span = (intermediate[-1]["t"] - intermediate[0]["t"]) / 1000
-    growth = (states[final_at]["t"] - intermediate[0]["t"]) / 1000
-    assert growth >= 0.5, f"the answer grew for only {growth:.2f} s: {shown}"
     first, final_t = intermediate[0]["t"] / 1000, states[final_at]["t"] / 1000
+    assert final_t >= 0.9 * recorded, f"the final text came at {final_t:.2f} s: {shown}"
     print(
         f"{len(intermediate)} intermediate states over {span:.2f} s, the first at {first:.2f} s, "
         f"the final text at {final_t:.2f} s after Enter"
