@@ -18,6 +18,7 @@ from ._core.errors import (
     UnmatchedRequestError,
     UnmatchedStreamError,
 )
+from ._core.faults import Cut, ErrorStatus, Fault, Rechunk, Stall, parse_fault
 from ._core.fileformat import FORMAT_VERSION
 from ._core.matching import BUILTIN_MATCHERS, DEFAULT_MATCH_ON, Matcher
 from ._core.model import (
@@ -70,7 +71,10 @@ __all__ = [
     "Chunk",
     "Clock",
     "Codec",
+    "Cut",
     "End",
+    "ErrorStatus",
+    "Fault",
     "IncompleteRecordingError",
     "Interaction",
     "Item",
@@ -79,12 +83,14 @@ __all__ = [
     "ProviderError",
     "ProviderEvent",
     "RealClock",
+    "Rechunk",
     "RecordMode",
     "RecordedStreamError",
     "Redaction",
     "ReplayServer",
     "Request",
     "Response",
+    "Stall",
     "StreamError",
     "StreamtestError",
     "Timing",
@@ -97,6 +103,7 @@ __all__ = [
     "detect_api",
     "import_vcr",
     "load_cassette",
+    "parse_fault",
     "provider_events",
     "record_stream",
     "register_codec",

@@ -31,6 +31,7 @@ import pytest
 
 from ._core.clock import Timing
 from ._core.errors import UnmatchedRequestError, UnmatchedStreamError
+from ._core.faults import FAULT_HELP, faults_of
 from ._core.model import Cassette
 from ._core.modes import RecordMode
 from ._session import use_cassette
@@ -40,9 +41,8 @@ if TYPE_CHECKING:
 
 _MARKER_HELP = (
     "streamtest(path=None, *, record_mode=None, timing='instant', speed=1.0, untimed_gap=0.0, "
-    "match_on=..., "
-    "redact=None, allow_playback_repeats=False): replay (or record) the test's HTTP streams "
-    "from a chunk cassette (see the README's pytest section)."
+    "match_on=..., redact=None, allow_playback_repeats=False, faults=()): replay (or record) "
+    "the test's HTTP streams from a chunk cassette (see the README's pytest section)."
 )
 
 
@@ -59,6 +59,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         choices=[t.value for t in Timing],
         default=None,
         help="replay timing for every cassette (overrides markers).",
+    )
+    group.addoption(
+        "--streamtest-fault",
+        action="append",
+        default=[],
+        metavar="FAULT",
+        help=FAULT_HELP.replace("%", "%%") + ", added to each marker's faults.",
     )
     parser.addini(
         "streamtest_cassette_dir",
@@ -142,6 +149,10 @@ def _options(request: pytest.FixtureRequest, config: dict[str, Any]) -> dict[str
         value = request.config.getoption(flag)
         if value is not None:
             options[key] = value
+    if cli_faults := request.config.getoption("streamtest_fault"):
+        # the suite-wide faults come after the test's own (a whole suite run with
+        # --streamtest-fault=rechunk=bytes checks every parser against split chunks)
+        options["faults"] = (*faults_of(options.get("faults")), *cli_faults)
     folder = cassette_dir(request.node)
     options["path"] = folder / (path_arg or f"{_test_name(request.node)}.jsonl")
     return options
@@ -152,9 +163,9 @@ def cassette(
     request: pytest.FixtureRequest, streamtest_config: dict[str, Any]
 ) -> Iterator[Cassette]:
     """The test's cassette, active for the whole test: its HTTP streams replay or record."""
-    options = _options(request, streamtest_config)
-    path = options.pop("path")
     try:
+        options = _options(request, streamtest_config)
+        path = options.pop("path")
         context = use_cassette(path, **options)
     except (TypeError, ValueError) as exc:
         raise pytest.UsageError(f"Bad streamtest options for {request.node.nodeid}: {exc}") from exc

@@ -17,6 +17,7 @@ from ._core import fileformat, filelock
 from ._core.choices import parse_choice
 from ._core.clock import Clock, Pacer, RealClock, Timing, check_gap, check_speed
 from ._core.errors import StreamtestError, UnmatchedRequestError, UnmatchedStreamError
+from ._core.faults import Fault, Injector, faults_of
 from ._core.matching import (
     DEFAULT_MATCH_ON,
     Matcher,
@@ -83,8 +84,11 @@ class Session:
         untimed_gap: float,
         allow_playback_repeats: bool,
         started_with: filelock.FileState = None,
+        injector: Injector | None = None,
     ) -> None:
-        """``started_with``: the cassette file's state before it was read (see `finish`)."""
+        """``started_with``: the cassette file's state before it was read (see `finish`);
+        ``injector``: the faults to inject into replays (see `streamtest._core.faults`)."""
+        self.injector = injector
         self.cassette, self.plan = cassette, plan
         self.started_with = started_with
         self.untimed_gap = untimed_gap
@@ -116,12 +120,7 @@ class Session:
             fresh = [i for i in matches if i not in self.played]
             if fresh or (matches and self.repeats):
                 index = fresh[0] if fresh else matches[-1]
-                self.played.add(index)
-                origin = f"{self.cassette.path} (interaction {index})"
-                response = self.recorded[index].response
-                gap = None if response.timed else self.untimed_gap
-                pacer = Pacer(self.clock, self.timing, self.speed, untimed_gap=gap)
-                return Replay(response, pacer, origin)
+                return self._replay(index, live)
             if self.plan.records:
                 recording = Recording(live, self.clock)
                 self.recordings.append(recording)
@@ -139,6 +138,26 @@ class Session:
             )
             self.misses.append(error)
             raise error
+
+    def _replay(self, index: int, live: Request) -> Replay:
+        origin = f"{self.cassette.path} (interaction {index})"
+        response = self.recorded[index].response
+        gap = None if response.timed else self.untimed_gap
+        pacer = Pacer(self.clock, self.timing, self.speed, untimed_gap=gap)
+        shaped = None if self.injector is None else self.injector.shape(response, live)
+        if shaped is None:
+            self.played.add(index)
+            return Replay(response, pacer, origin)
+        if not shaped.fails:  # an injected failure leaves the recording for a retry
+            self.played.add(index)
+        origin += f" with injected faults ({'; '.join(shaped.faults)})"
+        return Replay(
+            shaped.response, pacer, origin, shaped.stalls, functools.partial(self._release, index)
+        )
+
+    def _release(self, index: int) -> None:
+        with self._lock:
+            self.played.discard(index)
 
     def route_stream(self, name: str, key: Any, recorder: StreamRecorder) -> StreamReplay | None:
         """Replay the first unplayed recorded object stream named ``name`` whose key equals
@@ -281,8 +300,10 @@ class use_cassette:  # named like a function: it is used like vcrpy's use_casset
         redact: Redaction | None = None,
         allow_playback_repeats: bool = False,
         clock: Clock | None = None,
+        faults: Fault | str | Sequence[Fault | str] | None = None,
     ) -> None:
         self.path = Path(path)
+        self.faults = faults_of(faults)  # a bad fault is an error here, not at the first replay
         self.record_mode = (
             default_record_mode() if record_mode is None else RecordMode.parse(record_mode)
         )
@@ -314,6 +335,7 @@ class use_cassette:  # named like a function: it is used like vcrpy's use_casset
             untimed_gap=self.untimed_gap,
             allow_playback_repeats=self.allow_playback_repeats,
             started_with=started_with,
+            injector=Injector(self.faults) if self.faults else None,
         )
 
     def _start(self) -> Cassette:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from .._core.clock import Timing
+from .._core.faults import FAULT_HELP, Fault, parse_fault
 
 
 def add_pacing(command: argparse.ArgumentParser) -> None:
@@ -19,6 +20,20 @@ def add_pacing(command: argparse.ArgumentParser) -> None:
         metavar="SECONDS",
         help="gap between chunks whose timing is unknown (imported from vcrpy); default 0",
     )
+
+
+def add_faults(command: argparse.ArgumentParser) -> None:
+    """--fault, for the commands that replay (see `streamtest._core.faults`)."""
+    command.add_argument(
+        "--fault", action="append", default=[], metavar="FAULT", type=_fault, help=FAULT_HELP
+    )
+
+
+def _fault(spec: str) -> Fault:
+    try:
+        return parse_fault(spec)
+    except ValueError as exc:  # argparse shows an ArgumentTypeError's message as it is
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def check_pacing(parser: argparse.ArgumentParser, args: argparse.Namespace) -> Timing:

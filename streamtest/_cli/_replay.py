@@ -24,11 +24,12 @@ from typing import IO, Any
 
 from .._core.clock import Pacer, RealClock, Timing
 from .._core.errors import CassetteError
+from .._core.faults import Injector, stall_plan
 from .._core.fileformat import load
 from .._core.model import Cassette, Interaction, ObjectStream
 from ._deltas import Piece, pieces_per_chunk
 from ._figures import interaction_figures, item_kind, seconds, stream_figures
-from ._options import add_pacing, check_pacing, examples
+from ._options import add_faults, add_pacing, check_pacing, examples
 from ._show import _count, quiet_stdout
 from ._term import OK, PROBLEM, USAGE, fail, paint
 
@@ -40,6 +41,8 @@ _EPILOG = examples(
     "streamtest replay --instant chat.jsonl > answer.txt # stdout holds only the stream",
     "streamtest replay --raw --interaction 1 chat.jsonl  # the exact bytes of #1",
     "streamtest replay --untimed-gap 0.05 imported.jsonl # vcrpy imports kept no timing",
+    "streamtest replay --fault cut=20 chat.jsonl         # what an app sees if it breaks there",
+    "streamtest replay --fault rechunk=bytes --raw c.jsonl  # the same bytes, one per chunk",
 ) + (
     "\n\nThe text, reasoning and tool calls of OpenAI chat and Responses, Anthropic, Gemini and\n"
     "Ollama streams are typed out; other APIs print their raw events. A line before and after\n"
@@ -62,6 +65,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     )
     replay.add_argument("cassette", metavar="CASSETTE", help="the cassette file")
     add_pacing(replay)
+    add_faults(replay)
     replay.add_argument(
         "--raw",
         action="store_true",
@@ -89,6 +93,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
                 + (f"#0 to #{count - 1}" if count else "none")
             )
         player = _Player(timing, args.speed, args.untimed_gap, raw=args.raw)
+        player.injector = Injector(args.fault) if args.fault else None
         return player.play(cassette, args.interaction)
 
     replay.set_defaults(run=run)
@@ -150,6 +155,7 @@ class _Player:
         if hasattr(sys.stdout, "reconfigure"):  # a console that cannot show every character
             sys.stdout.reconfigure(errors="replace")
         self.typist = Typist(sys.stdout)
+        self.injector: Injector | None = None
 
     def play(self, cassette: Cassette, only: int | None) -> int:
         """Replay the interactions (all, or number ``only``), then the object streams."""
@@ -175,13 +181,21 @@ class _Player:
         return Pacer(RealClock(), self.timing, self.speed, untimed_gap=gap)
 
     def _interaction(self, index: int, interaction: Interaction) -> None:
+        shaped = self.injector and self.injector.shape(interaction.response, interaction.request)
+        if shaped:
+            interaction = Interaction(interaction.request, shaped.response)
         figures = interaction_figures(index, interaction, meaning=False)
         _note(f"--- {figures.title()}", "bold")
+        if shaped:
+            _note(f"--- injected: {'; '.join(shaped.faults)}", "yellow")
         response = interaction.response
         output = None if self.raw else pieces_per_chunk(interaction)
         pacer = self._pacer(timed=response.timed)
+        stalls = stall_plan(shaped.stalls if shaped else ())
         start = time.perf_counter()
         for position, chunk in enumerate(response.chunks):
+            if position in stalls:
+                pacer.stall(stalls[position])
             pacer.wait(pacer.due(position, chunk.t))
             if output is None:
                 sys.stdout.buffer.write(chunk.data)
@@ -189,6 +203,8 @@ class _Player:
             else:
                 for piece in output.chunks[position]:
                     self.typist.write(piece)
+        if len(response.chunks) in stalls:
+            pacer.stall(stalls[len(response.chunks)])
         for piece in output.end if output is not None else ():
             self.typist.write(piece)
         if output is None and sys.stdout.isatty() and not response.body.endswith(b"\n"):

@@ -9,7 +9,7 @@ import threading
 import time
 from types import FrameType
 
-from ._options import add_pacing, check_pacing
+from ._options import add_faults, add_pacing, check_pacing
 
 
 class _Terminated(Exception):
@@ -37,6 +37,7 @@ def _serve(args: argparse.Namespace) -> int:
             match_on=[name.strip() for name in args.match_on.split(",") if name.strip()],
             allow_playback_repeats=not args.no_repeat,
             quiet=args.quiet,
+            faults=args.fault,
         )
     except (FileNotFoundError, ValueError) as exc:
         print(f"streamtest serve: {exc}", file=sys.stderr)
@@ -80,6 +81,8 @@ examples:
   ANTHROPIC_BASE_URL=http://127.0.0.1:8765 node app.js          # and the anthropic SDKs
   streamtest serve chat.jsonl --port 0 --instant --no-repeat     # CI: fast, each reply once
   curl -N http://127.0.0.1:8765/v1/chat/completions -d @request.json
+  streamtest serve chat.jsonl --fault cut=12,error=reset        # break every stream mid-answer
+  streamtest serve chat.jsonl --fault status=529,times=1        # overloaded once, then recorded
 
 Requests match on method, path, query and body (JSON compared as values), not on the host:
 point the client's base URL at the server and keep the recorded path. An unmatched request
@@ -108,6 +111,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         "--port", type=int, default=8765, help="port to bind (default 8765; 0 picks a free one)"
     )
     add_pacing(serve)
+    add_faults(serve)
     serve.add_argument(
         "--match-on",
         default="method,path,query,body",

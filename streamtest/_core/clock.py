@@ -77,6 +77,18 @@ class Pacer:
             return 0.0
         return self.start + t / self.speed - self.clock.now()
 
+    def stall(self, seconds: float) -> None:
+        """Pause ``seconds`` of real time, whatever the timing; later chunks are due as much
+        later (an injected `streamtest.Stall`)."""
+        if seconds > 0:
+            self.clock.sleep(seconds)
+        self.start += seconds
+
+    async def astall(self, seconds: float) -> None:
+        if seconds > 0:
+            await self.clock.asleep(seconds)
+        self.start += seconds
+
     def wait(self, t: float) -> None:
         delay = self._delay(t)
         if delay > 0:

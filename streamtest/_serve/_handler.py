@@ -3,14 +3,17 @@ the recorded response chunk by chunk, at the recorded offsets."""
 
 from __future__ import annotations
 
+import contextlib
 import json
-import re
+import socket
+import struct
 import time
 from http.server import BaseHTTPRequestHandler
 from typing import Any, Protocol
-from urllib.parse import urlsplit
 
+from .._core.errorbody import error_body
 from .._core.errors import UnmatchedRequestError
+from .._core.faults import stall_plan
 from .._core.model import Request
 from .._wire.routing import Replay
 
@@ -27,7 +30,6 @@ _HOP_BY_HOP = frozenset(
         "upgrade",
     }
 )
-_ANTHROPIC_ROUTE = re.compile(r"(^|/)v1/messages(/|$)")
 _MAX_LINE = 65536
 
 
@@ -47,21 +49,6 @@ class ServerStoppedError(ConnectionAbortedError):
 
 class BadRequestError(ValueError):
     """The request's body framing cannot be parsed."""
-
-
-def error_body(path: str, message: str) -> dict[str, Any]:
-    """An unmatched request's JSON answer, shaped so that the SDK of the API at ``path`` shows
-    ``message``: Anthropic's error envelope for ``/v1/messages``, else OpenAI's."""
-    if _ANTHROPIC_ROUTE.search(urlsplit(path).path):
-        return {"type": "error", "error": {"type": "not_found_error", "message": message}}
-    return {
-        "error": {
-            "message": message,
-            "type": "streamtest_unmatched_request",
-            "param": None,
-            "code": "unmatched_request",
-        }
-    }
 
 
 class ReplayHandler(BaseHTTPRequestHandler):
@@ -139,8 +126,25 @@ class ReplayHandler(BaseHTTPRequestHandler):
             raise BadRequestError("a chunk size line is missing or too long")
         return line
 
+    def _break(self, error: str) -> str:
+        """End the connection mid-body the way the recorded (or injected) error happened: a
+        reset is a TCP RST; a read timeout, a connection left open and silent until the client
+        gives up; anything else, a plain close. Returns what was done, for the log line."""
+        self.close_connection = True
+        if error == "ReadTimeout":
+            with contextlib.suppress(OSError):  # until the client closes, or the server stops
+                while self.connection.recv(65536):
+                    pass
+            return "the connection went silent until the client closed it"
+        if error == "ReadError":
+            # SO_LINGER on with a zero timeout: closing sends RST, not FIN (a connection reset)
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            return "the connection was reset"
+        return "the connection closed mid-body"
+
     def _unmatched(self, message: str) -> None:
-        data = json.dumps(error_body(self.path, message), ensure_ascii=False).encode()
+        body = error_body(self.path, message, status=404, code="unmatched_request")
+        data = json.dumps(body, ensure_ascii=False).encode()
         self.send_response_only(404)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
@@ -170,8 +174,10 @@ class ReplayHandler(BaseHTTPRequestHandler):
         self.end_headers()
         if bodyless:
             return "no body"
-        sent = 0
+        sent, stalls = 0, stall_plan(replay.stalls)
         for index, chunk in enumerate(response.chunks):
+            if index in stalls:
+                pacer.stall(stalls[index])
             if not chunk.data:  # an empty HTTP chunk would end the body
                 continue
             if pacer.paces:
@@ -179,11 +185,11 @@ class ReplayHandler(BaseHTTPRequestHandler):
             data = chunk.data
             self.wfile.write(b"%x\r\n%b\r\n" % (len(data), data) if chunked else data)
             sent += 1
+        if len(response.chunks) in stalls:
+            pacer.stall(stalls[len(response.chunks)])
         if response.error is not None:
-            return (
-                f"{sent} chunk(s), then the connection closed mid-body as recorded "
-                f"({response.error.type}: {response.error.message})"
-            )
+            how = self._break(response.error.type)
+            return f"{sent} chunk(s), then {how} ({response.error.type}: {response.error.message})"
         if chunked:
             self.wfile.write(b"0\r\n\r\n")
         if response.closed:

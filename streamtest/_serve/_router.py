@@ -9,6 +9,7 @@ from pathlib import Path
 
 from .._core.clock import Clock, Timing
 from .._core.errors import UnmatchedRequestError
+from .._core.faults import Fault, Injector
 from .._core.matching import Matcher, closest
 from .._core.model import Cassette, Request
 from .._session import Session, use_cassette
@@ -58,6 +59,7 @@ class CassetteRouter:
         match_on: Sequence[str | Matcher],
         allow_playback_repeats: bool,
         clock: Clock,
+        faults: Sequence[Fault] = (),
     ) -> None:
         # Sessions of record mode "none" never record and never touch the network. They are
         # built without repeats: a repeat is only wanted once no cassette has a fresh match.
@@ -74,6 +76,10 @@ class CassetteRouter:
             ).session()
             for path in paths
         ]
+        # One injector for every cassette: `skip` and `times` count the server's replays.
+        shared = Injector(faults) if faults else None
+        for session in self.sessions:
+            session.injector = shared
         self.repeats = allow_playback_repeats
         self._lock = threading.Lock()  # guards the sessions' `repeats` switch
 

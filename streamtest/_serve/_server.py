@@ -15,6 +15,7 @@ from types import TracebackType
 from typing import Any
 
 from .._core.clock import RealClock, Timing
+from .._core.faults import Fault, faults_of
 from .._core.matching import Matcher
 from .._core.model import Cassette, Request
 from .._wire.routing import Replay
@@ -60,8 +61,11 @@ class ReplayServer:
     identical requests replay in recorded order, and with ``allow_playback_repeats`` the last
     match replays again once all were played. An unmatched request gets a 404 whose JSON error
     (OpenAI's shape, or Anthropic's for ``/v1/messages``) names the closest recorded request.
-    ``timing``, ``speed`` and ``untimed_gap`` pace replies as in `use_cassette`; each request
-    is logged as one line on stderr unless ``quiet``.
+    ``timing``, ``speed`` and ``untimed_gap`` pace replies as in `use_cassette`, and ``faults``
+    reshape them as there, over real TCP: a cut with ``error="reset"`` sends a TCP reset, with
+    ``"timeout"`` leaves the connection open and silent until the client gives up, with
+    ``"incomplete"`` closes it; a stall pauses the socket. Each request is logged as one line on
+    stderr unless ``quiet``.
     """
 
     def __init__(
@@ -76,6 +80,7 @@ class ReplayServer:
         match_on: Sequence[str | Matcher] = SERVE_MATCH_ON,
         allow_playback_repeats: bool = True,
         quiet: bool = False,
+        faults: Fault | str | Sequence[Fault | str] | None = None,
     ) -> None:
         self.paths = tuple(cassette_paths(paths))
         self.host, self.quiet = host, quiet
@@ -89,6 +94,7 @@ class ReplayServer:
             match_on=match_on,
             allow_playback_repeats=allow_playback_repeats,
             clock=_StoppableClock(self._stopping),
+            faults=faults_of(faults),
         )
         self._lock = threading.Lock()
         self._handlers: dict[ReplayHandler, threading.Thread] = {}

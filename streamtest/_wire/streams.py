@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 from .._core.errors import IncompleteRecordingError
+from .._core.faults import stall_plan
 from .._core.model import StreamError
 from .._core.recording import Recording
 from .routing import Replay
@@ -24,6 +25,13 @@ def replay_error(module: Any, error: StreamError, request: Any) -> Exception:
         cls = module.ReadError
     exc: Exception = cls(error.message, request=request)
     return exc
+
+
+def read_timeout(request: Any) -> float | None:
+    """The client's read timeout for ``request`` (httpx and httpx2 put it in the request's
+    ``timeout`` extension), or None when it has none."""
+    read = (request.extensions.get("timeout") or {}).get("read")
+    return float(read) if isinstance(read, int | float) else None
 
 
 def _incomplete(replay: Replay) -> IncompleteRecordingError:
@@ -47,7 +55,12 @@ class StackStreams:
 
             def __iter__(self) -> Iterator[bytes]:
                 response = self.replay.response
-                if self.replay.pacer.paces or response.error is not None or response.closed:
+                if (
+                    self.replay.pacer.paces
+                    or self.replay.stalls
+                    or response.error is not None
+                    or response.closed
+                ):
                     return self._paced()
                 # The common case, instant and complete: iterate a plain list, so no Python
                 # frame is resumed per chunk (see docs/benchmarks.md: a generator here cost
@@ -56,14 +69,26 @@ class StackStreams:
 
             def _paced(self) -> Iterator[bytes]:
                 response, pacer = self.replay.response, self.replay.pacer
+                stalls = stall_plan(self.replay.stalls)
                 for index, chunk in enumerate(response.chunks):
+                    if index in stalls:
+                        self._stall(stalls[index])
                     if pacer.paces:
                         pacer.wait(pacer.due(index, chunk.t))
                     yield chunk.data
+                if len(response.chunks) in stalls:
+                    self._stall(stalls[len(response.chunks)])
                 if response.error is not None:
                     raise replay_error(module, response.error, self.request)
                 if response.closed:
                     raise _incomplete(self.replay)
+
+            def _stall(self, seconds: float) -> None:
+                limit = read_timeout(self.request)
+                if limit is not None and seconds > limit:
+                    self.replay.pacer.stall(limit)
+                    raise timed_out(self.replay, self.request)
+                self.replay.pacer.stall(seconds)
 
         class AsyncReplayStream(module.AsyncByteStream):  # type: ignore[misc]
             def __init__(self, replay: Replay, request: Any) -> None:
@@ -71,10 +96,15 @@ class StackStreams:
 
             async def __aiter__(self) -> AsyncIterator[bytes]:
                 response, pacer = self.replay.response, self.replay.pacer
-                if pacer.paces:
+                if pacer.paces or self.replay.stalls:
+                    stalls = stall_plan(self.replay.stalls)
                     for index, chunk in enumerate(response.chunks):
+                        if index in stalls:
+                            await self._stall(stalls[index])
                         await pacer.await_(pacer.due(index, chunk.t))
                         yield chunk.data
+                    if len(response.chunks) in stalls:
+                        await self._stall(stalls[len(response.chunks)])
                 else:
                     for chunk in response.chunks:
                         yield chunk.data
@@ -82,6 +112,19 @@ class StackStreams:
                     raise replay_error(module, response.error, self.request)
                 if response.closed:
                     raise _incomplete(self.replay)
+
+            async def _stall(self, seconds: float) -> None:
+                limit = read_timeout(self.request)
+                if limit is not None and seconds > limit:
+                    await self.replay.pacer.astall(limit)
+                    raise timed_out(self.replay, self.request)
+                await self.replay.pacer.astall(seconds)
+
+        def timed_out(replay: Replay, request: Any) -> Exception:
+            """An injected stall outlasted the client's read timeout: what the stack raises."""
+            replay.release()  # the recording was not delivered: a retry may replay it
+            exc: Exception = module.ReadTimeout("The read operation timed out", request=request)
+            return exc
 
         class TeeStream(module.SyncByteStream):  # type: ignore[misc]
             """Hands each chunk to the application the moment it arrives, stamping a copy."""

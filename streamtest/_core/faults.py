@@ -1,0 +1,379 @@
+"""Fault injection on replay: what real networks do to streams, applied to recorded responses.
+
+A fault reshapes the recorded response of a replay: `Rechunk` splits or joins its chunks, `Cut`
+breaks the stream after a chunk with a transport error, `Stall` pauses before a chunk (long
+enough, the client's read timeout fires), `ErrorStatus` answers an HTTP error instead. Each
+affects the replays it reaches after skipping ``skip`` of them, ``times`` of them (all when
+None), counted per cassette activation. Re-chunking is applied first, whatever the order given,
+so chunk numbers count the chunks as replayed. A replay that ends in an injected failure (a
+cut, an error status, a stall the client timed out on) leaves its recording unplayed, so a
+retry replays it again. Faults reshape HTTP responses only; object streams replay as recorded.
+
+Faults are values (frozen dataclasses); `Fault` is the protocol for writing your own, and
+`parse_fault` reads the ``kind=value,key=value`` form the marker and the command lines take.
+"""
+
+from __future__ import annotations
+
+import bisect
+import itertools
+import json
+import math
+import random
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from http import HTTPStatus
+from typing import Literal, Protocol, runtime_checkable
+
+import msgspec
+
+from .errorbody import error_body
+from .model import Chunk, Headers, Request, Response, StreamError
+
+
+@dataclass(frozen=True, slots=True)
+class Shaped:
+    """A replay as faults left it: the ``response`` to send, pauses of ``stalls`` (seconds
+    before chunk number ``index``; ``len(chunks)`` is before the end), and whether it ends in an
+    injected failure (``fails``: the recording stays unplayed). ``faults`` names what applied."""
+
+    response: Response
+    stalls: tuple[tuple[int, float], ...] = ()
+    fails: bool = False
+    faults: tuple[str, ...] = ()
+
+
+@runtime_checkable
+class Fault(Protocol):
+    """What a fault is: a reshaping, with which replays it reaches."""
+
+    @property
+    def skip(self) -> int:
+        """How many replays it reaches are left alone first."""
+        ...
+
+    @property
+    def times(self) -> int | None:
+        """How many replays it reshapes after those (None: all)."""
+        ...
+
+    def reshape(self, shaped: Shaped, request: Request) -> Shaped:
+        """``shaped`` with this fault applied; ``request`` is the live request (redacted)."""
+        ...
+
+
+def _check_targeting(skip: int, times: int | None) -> None:
+    if not (isinstance(skip, int) and skip >= 0):
+        raise ValueError(f"skip must be a whole number of replays, 0 or more, not {skip!r}.")
+    if times is not None and not (isinstance(times, int) and times >= 1):
+        raise ValueError(f"times must be a whole number of replays, 1 or more, not {times!r}.")
+
+
+def _check_index(name: str, value: int) -> None:
+    if not (isinstance(value, int) and not isinstance(value, bool) and value >= 0):
+        raise ValueError(f"{name} must be a chunk number, 0 or more, not {value!r}.")
+
+
+def _pieces(chunks: tuple[Chunk, ...], sizes: Iterator[int]) -> tuple[Chunk, ...]:
+    """The body of ``chunks`` cut into pieces of ``sizes``; a piece arrives at the offset of
+    the recorded chunk holding its last byte (when all of it had been received)."""
+    body = b"".join(chunk.data for chunk in chunks)
+    ends = list(itertools.accumulate(len(chunk.data) for chunk in chunks))
+    out, start = [], 0
+    while start < len(body):
+        end = min(start + next(sizes), len(body))
+        holder = bisect.bisect_left(ends, end)  # the first chunk ending at or after `end`
+        out.append(Chunk(chunks[holder].t, body[start:end]))
+        start = end
+    return tuple(out)
+
+
+@dataclass(frozen=True, slots=True)
+class Rechunk:
+    """Re-chunk the body: ``"bytes"`` (one byte per chunk), ``"random"`` (pieces of 1 to
+    ``max_size`` bytes, from ``random.Random(seed)``: the same seed, the same pieces) or
+    ``"whole"`` (the body in one chunk). The bytes are unchanged; multi-byte characters, SSE
+    lines and JSON documents end up split across chunks, as TCP may split them."""
+
+    how: Literal["bytes", "random", "whole"] = "bytes"
+    seed: int = 0
+    max_size: int = 64
+    skip: int = field(default=0, kw_only=True)
+    times: int | None = field(default=None, kw_only=True)
+
+    def __post_init__(self) -> None:
+        if self.how not in ("bytes", "random", "whole"):
+            raise ValueError(f"Rechunk how must be 'bytes', 'random' or 'whole', not {self.how!r}.")
+        if not (isinstance(self.max_size, int) and self.max_size >= 1):
+            raise ValueError(f"Rechunk max_size must be 1 or more bytes, not {self.max_size!r}.")
+        _check_targeting(self.skip, self.times)
+
+    def reshape(self, shaped: Shaped, request: Request) -> Shaped:
+        chunks = shaped.response.chunks
+        if self.how == "bytes":
+            sizes: Iterator[int] = itertools.repeat(1)
+        elif self.how == "whole":
+            sizes = itertools.repeat(max(1, sum(len(chunk.data) for chunk in chunks)))
+        else:
+            rng = random.Random(self.seed)
+            sizes = (rng.randint(1, self.max_size) for _ in itertools.count())
+        response = replace_response(shaped.response, chunks=_pieces(chunks, sizes))
+        return replace(shaped, response=response, faults=(*shaped.faults, self.describe()))
+
+    def describe(self) -> str:
+        if self.how == "random":
+            return f"rechunk=random,seed={self.seed},max={self.max_size}"
+        return f"rechunk={self.how}"
+
+
+CutError = Literal["reset", "timeout", "incomplete"]
+# What httpx and httpx2 raise when a real connection fails that way mid-body.
+CUT_ERRORS: dict[str, StreamError] = {
+    "reset": StreamError("ReadError", "[Errno 104] Connection reset by peer"),
+    "timeout": StreamError("ReadTimeout", "The read operation timed out"),
+    "incomplete": StreamError(
+        "RemoteProtocolError",
+        "peer closed connection without sending complete message body (incomplete chunked read)",
+    ),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Cut:
+    """Break the stream after ``after`` chunks (after the last, when it has fewer) with a
+    transport ``error``: ``"reset"`` (connection reset by peer: httpx's ``ReadError``),
+    ``"timeout"`` (``ReadTimeout``, raised at once; use `Stall` to wait for the client's own
+    timeout) or ``"incomplete"`` (the server closed mid-body: ``RemoteProtocolError``)."""
+
+    after: int
+    error: CutError = "reset"
+    skip: int = field(default=0, kw_only=True)
+    times: int | None = field(default=None, kw_only=True)
+
+    def __post_init__(self) -> None:
+        _check_index("Cut after", self.after)
+        if self.error not in CUT_ERRORS:
+            raise ValueError(
+                f"Cut error must be one of {', '.join(map(repr, CUT_ERRORS))}, not {self.error!r}."
+            )
+        _check_targeting(self.skip, self.times)
+
+    def reshape(self, shaped: Shaped, request: Request) -> Shaped:
+        response = replace_response(
+            shaped.response,
+            chunks=shaped.response.chunks[: self.after],
+            error=CUT_ERRORS[self.error],
+            closed=False,
+        )
+        kept = len(response.chunks)
+        stalls = tuple((index, seconds) for index, seconds in shaped.stalls if index <= kept)
+        return Shaped(response, stalls, True, (*shaped.faults, self.describe()))
+
+    def describe(self) -> str:
+        return f"cut={self.after},error={self.error}"
+
+
+@dataclass(frozen=True, slots=True)
+class Stall:
+    """Pause ``seconds`` of real time before chunk number ``before`` (the chunk count: before
+    the end). Real time whatever the replay timing, so client timeouts are exercised: when the
+    client's read timeout is shorter, replay waits that long and raises the stack's
+    ``ReadTimeout``, as the network would. Later chunks are delayed by the pause."""
+
+    before: int
+    seconds: float
+    skip: int = field(default=0, kw_only=True)
+    times: int | None = field(default=None, kw_only=True)
+
+    def __post_init__(self) -> None:
+        _check_index("Stall before", self.before)
+        if not (isinstance(self.seconds, int | float) and math.isfinite(self.seconds)):
+            raise ValueError(f"Stall seconds must be a finite number, not {self.seconds!r}.")
+        if self.seconds < 0:
+            raise ValueError(f"Stall seconds must be 0 or more, not {self.seconds!r}.")
+        _check_targeting(self.skip, self.times)
+
+    def reshape(self, shaped: Shaped, request: Request) -> Shaped:
+        index = min(self.before, len(shaped.response.chunks))
+        stalls = (*shaped.stalls, (index, float(self.seconds)))
+        return replace(shaped, stalls=stalls, faults=(*shaped.faults, self.describe()))
+
+    def describe(self) -> str:
+        return f"stall={self.before},seconds={self.seconds:g}"
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorStatus:
+    """Answer HTTP ``status`` instead of the recording, with ``body`` (by default a JSON error
+    in the shape the provider's SDK reads: Anthropic's for ``/v1/messages``, else OpenAI's) and
+    extra ``headers``; ``retry_after`` (seconds) sets ``retry-after`` and ``retry-after-ms``,
+    which the openai and anthropic SDKs obey between their automatic retries."""
+
+    status: int
+    body: bytes | str | None = None
+    headers: Headers = ()
+    retry_after: float | None = None
+    skip: int = field(default=0, kw_only=True)
+    times: int | None = field(default=None, kw_only=True)
+
+    def __post_init__(self) -> None:
+        if not (isinstance(self.status, int) and 400 <= self.status <= 599):
+            raise ValueError(f"ErrorStatus status must be 400 to 599, not {self.status!r}.")
+        if self.retry_after is not None and not self.retry_after >= 0:
+            raise ValueError(f"retry_after must be 0 or more seconds, not {self.retry_after!r}.")
+        _check_targeting(self.skip, self.times)
+
+    def reshape(self, shaped: Shaped, request: Request) -> Shaped:
+        body = self.body
+        headers: list[tuple[str, str]] = []
+        if body is None:
+            try:
+                reason = HTTPStatus(self.status).phrase
+            except ValueError:
+                reason = "Error"
+            message = (
+                f"streamtest injected HTTP {self.status} ({reason}) in place of the recorded "
+                "response (an ErrorStatus fault)."
+            )
+            document = error_body(request.url, message, status=self.status, code="injected")
+            body = json.dumps(document).encode()
+            headers.append(("content-type", "application/json"))
+        data = body.encode() if isinstance(body, str) else body
+        if self.retry_after is not None:
+            headers.append(("retry-after", f"{math.ceil(self.retry_after)}"))
+            headers.append(("retry-after-ms", f"{self.retry_after * 1000:g}"))
+        headers += [*self.headers, ("content-length", str(len(data)))]
+        t = shaped.response.t
+        response = Response(
+            self.status, tuple(headers), (Chunk(t, data),) if data else (), t=t, timed=True
+        )
+        return Shaped(response, (), True, (*shaped.faults, self.describe()))
+
+    def describe(self) -> str:
+        return f"status={self.status}"
+
+
+def replace_response(response: Response, **changes: object) -> Response:
+    """``response`` with ``changes``; a changed body drops a stale ``content-length``."""
+    if "chunks" in changes:
+        headers = tuple((n, v) for n, v in response.headers if n.lower() != "content-length")
+        changes.setdefault("headers", headers)
+    return msgspec.structs.replace(response, **changes)
+
+
+def stall_plan(stalls: Iterable[tuple[int, float]]) -> dict[int, float]:
+    """Injected pauses (see `Shaped.stalls`) by chunk number, several at one chunk added up."""
+    plan: dict[int, float] = {}
+    for index, seconds in stalls:
+        plan[index] = plan.get(index, 0.0) + seconds
+    return plan
+
+
+class Injector:
+    """Faults and how many replays each has reached: one per cassette activation (or server)."""
+
+    def __init__(self, faults: Sequence[Fault]) -> None:
+        # Re-chunking first: chunk numbers in the other faults count the replayed chunks.
+        self.faults = sorted(faults, key=lambda fault: not isinstance(fault, Rechunk))
+        self._reached = [0] * len(self.faults)
+        self._lock = threading.Lock()
+
+    def shape(self, response: Response, request: Request) -> Shaped | None:
+        """The faults due for this replay applied to ``response``; None when none is due."""
+        due = []
+        with self._lock:
+            for number, fault in enumerate(self.faults):
+                reached = self._reached[number]
+                self._reached[number] = reached + 1
+                if reached >= fault.skip and (
+                    fault.times is None or reached < fault.skip + fault.times
+                ):
+                    due.append(fault)
+        if not due:
+            return None
+        shaped = Shaped(response)
+        for fault in due:
+            shaped = fault.reshape(shaped, request)
+        return shaped
+
+
+def faults_of(faults: Fault | str | Iterable[Fault | str] | None) -> tuple[Fault, ...]:
+    """``faults`` (one or several values, or strings for `parse_fault`) as a tuple of values;
+    a ValueError or TypeError for one that is not a fault."""
+    if faults is None:
+        return ()
+    if isinstance(faults, str | Fault):
+        faults = [faults]
+    parsed = [parse_fault(f) if isinstance(f, str) else f for f in faults]
+    for fault in parsed:
+        if not isinstance(fault, Fault):
+            raise TypeError(
+                f"{fault!r} is not a fault: pass Rechunk, Cut, Stall or ErrorStatus values, "
+                "strings such as 'cut=3,error=reset', or objects with skip, times and reshape."
+            )
+    return tuple(parsed)
+
+
+FAULT_FORMS = (
+    "rechunk=bytes | rechunk=whole | rechunk=random[,seed=N][,max=BYTES]",
+    "cut=N[,error=reset|timeout|incomplete]",
+    "stall=N,seconds=S",
+    "status=CODE[,retry_after=S]",
+)
+FAULT_HELP = (
+    "inject a fault into every replayed response: "
+    + "; ".join(FAULT_FORMS)
+    + "; add skip=N and times=N to pick which replays (repeatable)"
+)
+
+
+def parse_fault(spec: str) -> Fault:
+    """A fault from its text form: ``kind=value`` then ``key=value`` pairs, comma-separated,
+    e.g. ``cut=3,error=timeout,times=1`` (`FAULT_FORMS` lists them)."""
+    pairs: list[tuple[str, str]] = []
+    for part in filter(None, (p.strip() for p in spec.split(","))):
+        key, equals, value = part.partition("=")
+        if not equals or not key.strip() or not value.strip():
+            raise _bad(spec, f"{part!r} is not key=value")
+        pairs.append((key.strip().lower(), value.strip()))
+    if not pairs:
+        raise _bad(spec, "it is empty")
+    (kind, main), options = pairs[0], dict(pairs[1:])
+    if len(options) != len(pairs) - 1:
+        raise _bad(spec, "a key is given twice")
+    try:
+        skip = int(options.pop("skip", "0"))
+        times = int(options.pop("times")) if "times" in options else None
+        fault = _build(kind, main, options, skip, times)
+    except (ValueError, TypeError) as exc:
+        raise _bad(spec, str(exc).rstrip(".")) from None
+    if options:
+        raise _bad(spec, f"{kind} takes no {', '.join(sorted(options))}")
+    return fault
+
+
+def _build(kind: str, main: str, options: dict[str, str], skip: int, times: int | None) -> Fault:
+    """The fault ``kind`` from its text arguments; each is checked by the fault itself."""
+    if kind == "rechunk":
+        seed, size = int(options.pop("seed", "0")), int(options.pop("max", "64"))
+        return Rechunk(main, seed, size, skip=skip, times=times)  # type: ignore[arg-type]
+    if kind == "cut":
+        error = options.pop("error", "reset")
+        return Cut(int(main), error, skip=skip, times=times)  # type: ignore[arg-type]
+    if kind == "stall":
+        if "seconds" not in options:
+            raise ValueError("stall needs seconds=S, the length of the pause")
+        return Stall(int(main), float(options.pop("seconds")), skip=skip, times=times)
+    if kind == "status":
+        after = options.pop("retry_after", None)
+        retry = None if after is None else float(after)
+        return ErrorStatus(int(main), retry_after=retry, skip=skip, times=times)
+    raise ValueError(f"the kind {kind!r} is not rechunk, cut, stall or status")
+
+
+def _bad(spec: str, why: str) -> ValueError:
+    return ValueError(
+        f"The fault {spec!r} cannot be read: {why}. Write one of: {'; '.join(FAULT_FORMS)} "
+        "(add skip=N and times=N to pick which replays)."
+    )
