@@ -77,6 +77,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", _MARKER_HELP)
+    try:  # a bad fault stops the run at once, not once per test
+        faults_of(config.getoption("streamtest_fault", default=None))
+    except ValueError as exc:
+        raise pytest.UsageError(f"--streamtest-fault: {exc}") from None
 
 
 def _test_name(item: pytest.Item) -> str:

@@ -369,6 +369,33 @@ def test_invalid_option_choice_is_a_usage_error(
         assert choice in message
 
 
+def test_a_bad_fault_on_the_command_line_stops_the_run(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_nothing="def test_nothing():\n    pass\n")
+    result = run(pytester, "--streamtest-fault=cut=3", "--streamtest-fault=crash=1")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert "--streamtest-fault: The fault 'crash=1' cannot be read" in result.stderr.str()
+    result.stdout.no_fnmatch_line("*test_nothing*")
+
+
+def test_a_bad_fault_in_a_marker_is_a_usage_error_naming_the_test(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile(
+        test_bad="""
+        import pytest
+
+        @pytest.mark.streamtest(faults=["cut=3", "cut=x"])
+        def test_bad_fault():
+            pass
+        """
+    )
+    result = run(pytester)
+    result.stdout.fnmatch_lines(
+        ["*Bad streamtest options for test_bad.py::test_bad_fault: The fault 'cut=x' cannot*"]
+    )
+    assert result.ret != pytest.ExitCode.OK
+
+
 # ------------------------------------------------------ configuration fixture, marker, xdist
 
 
