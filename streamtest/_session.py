@@ -49,17 +49,21 @@ class StreamRecorder(Protocol):
 @dataclass(frozen=True, slots=True)
 class StreamReplay:
     """Replay ``stream``, recorded as object stream number ``index`` of the cassette at ``path``,
-    paced by ``pacer``."""
+    paced by ``pacer``, with injected ``stalls`` (see `streamtest._core.faults`)."""
 
     stream: ObjectStream
     pacer: Pacer
     path: Path
     index: int
+    stalls: tuple[tuple[int, float], ...] = ()
+    faults: tuple[str, ...] = ()
+    """Injected pauses (seconds before item number ``index``) and the faults applied."""
 
     @property
     def origin(self) -> str:
         """Where the stream is recorded, for error messages."""
-        return f"{self.path} (object stream {self.index}, {self.stream.name!r})"
+        faults = f" with injected faults ({'; '.join(self.faults)})" if self.faults else ""
+        return f"{self.path} (object stream {self.index}, {self.stream.name!r}){faults}"
 
 
 def same_stream(stream: ObjectStream, name: str, key: Any) -> bool:
@@ -185,10 +189,16 @@ class Session:
             fresh = [i for i in matches if i not in self.played_streams]
             if fresh or (matches and self.repeats):
                 index = fresh[0] if fresh else matches[-1]
-                self.played_streams.add(index)
                 pacer = Pacer(self.clock, self.timing, self.speed)
                 stream = self.recorded_streams[index]
-                return StreamReplay(stream, pacer, self.cassette.path, index)
+                shaped = None if self.injector is None else self.injector.shape_stream(stream)
+                if shaped is None or not shaped.fails:  # (as for interactions: see _replay)
+                    self.played_streams.add(index)
+                if shaped is None:
+                    return StreamReplay(stream, pacer, self.cassette.path, index)
+                return StreamReplay(
+                    shaped.stream, pacer, self.cassette.path, index, shaped.stalls, shaped.faults
+                )
             if self.plan.records:
                 self.stream_recorders.append(recorder)
                 return None

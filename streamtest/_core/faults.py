@@ -7,7 +7,8 @@ affects the replays it reaches after skipping ``skip`` of them, ``times`` of the
 None), counted per cassette activation. Re-chunking is applied first, whatever the order given,
 so chunk numbers count the chunks as replayed. A replay that ends in an injected failure (a
 cut, an error status, a stall the client timed out on) leaves its recording unplayed, so a
-retry replays it again. Faults reshape HTTP responses only; object streams replay as recorded.
+retry replays it again. `Cut` and `Stall` also reach object streams (items, not chunks); the
+others reshape HTTP responses only.
 
 Faults are values (frozen dataclasses); `Fault` is the protocol for writing your own, and
 `parse_fault` reads the ``kind=value,key=value`` form the marker and the command lines take.
@@ -29,7 +30,7 @@ from typing import Literal, Protocol, runtime_checkable
 import msgspec
 
 from .errorbody import error_body
-from .model import Chunk, Headers, Request, Response, StreamError
+from .model import Chunk, Headers, ObjectStream, Request, Response, StreamError
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +40,16 @@ class Shaped:
     injected failure (``fails``: the recording stays unplayed). ``faults`` names what applied."""
 
     response: Response
+    stalls: tuple[tuple[int, float], ...] = ()
+    fails: bool = False
+    faults: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ShapedStream:
+    """An object stream's replay as faults left it (see `Shaped`)."""
+
+    stream: ObjectStream
     stalls: tuple[tuple[int, float], ...] = ()
     fails: bool = False
     faults: tuple[str, ...] = ()
@@ -60,6 +71,15 @@ class Fault(Protocol):
 
     def reshape(self, shaped: Shaped, request: Request) -> Shaped:
         """``shaped`` with this fault applied; ``request`` is the live request (redacted)."""
+        ...
+
+
+@runtime_checkable
+class StreamFault(Protocol):
+    """A fault that also reshapes object streams (`Cut` and `Stall` do)."""
+
+    def reshape_stream(self, shaped: ShapedStream) -> ShapedStream:
+        """``shaped`` with this fault applied to its items."""
         ...
 
 
@@ -139,12 +159,22 @@ CUT_ERRORS: dict[str, StreamError] = {
 }
 
 
+# An object stream has no transport: a cut raises the builtin error closest to each.
+STREAM_CUT_ERRORS: dict[str, StreamError] = {
+    "reset": StreamError("ConnectionResetError", "[Errno 104] Connection reset by peer"),
+    "timeout": StreamError("TimeoutError", "The read operation timed out"),
+    "incomplete": StreamError("ConnectionAbortedError", "The stream ended before its end"),
+}
+
+
 @dataclass(frozen=True, slots=True)
 class Cut:
     """Break the stream after ``after`` chunks (after the last, when it has fewer) with a
     transport ``error``: ``"reset"`` (connection reset by peer: httpx's ``ReadError``),
     ``"timeout"`` (``ReadTimeout``, raised at once; use `Stall` to wait for the client's own
-    timeout) or ``"incomplete"`` (the server closed mid-body: ``RemoteProtocolError``)."""
+    timeout) or ``"incomplete"`` (the server closed mid-body: ``RemoteProtocolError``). An
+    object stream breaks after ``after`` items with ``ConnectionResetError``, ``TimeoutError``
+    or ``ConnectionAbortedError``."""
 
     after: int
     error: CutError = "reset"
@@ -170,6 +200,17 @@ class Cut:
         stalls = tuple((index, seconds) for index, seconds in shaped.stalls if index <= kept)
         return Shaped(response, stalls, True, (*shaped.faults, self.describe()))
 
+    def reshape_stream(self, shaped: ShapedStream) -> ShapedStream:
+        stream = msgspec.structs.replace(
+            shaped.stream,
+            items=shaped.stream.items[: self.after],
+            error=STREAM_CUT_ERRORS[self.error],
+            closed=False,
+        )
+        kept = len(stream.items)
+        stalls = tuple((index, seconds) for index, seconds in shaped.stalls if index <= kept)
+        return ShapedStream(stream, stalls, True, (*shaped.faults, self.describe()))
+
     def describe(self) -> str:
         return f"cut={self.after},error={self.error}"
 
@@ -179,7 +220,8 @@ class Stall:
     """Pause ``seconds`` of real time before chunk number ``before`` (the chunk count: before
     the end). Real time whatever the replay timing, so client timeouts are exercised: when the
     client's read timeout is shorter, replay waits that long and raises the stack's
-    ``ReadTimeout``, as the network would. Later chunks are delayed by the pause."""
+    ``ReadTimeout``, as the network would. Later chunks are delayed by the pause. In an object
+    stream, the pause comes before item ``before``."""
 
     before: int
     seconds: float
@@ -196,6 +238,11 @@ class Stall:
 
     def reshape(self, shaped: Shaped, request: Request) -> Shaped:
         index = min(self.before, len(shaped.response.chunks))
+        stalls = (*shaped.stalls, (index, float(self.seconds)))
+        return replace(shaped, stalls=stalls, faults=(*shaped.faults, self.describe()))
+
+    def reshape_stream(self, shaped: ShapedStream) -> ShapedStream:
+        index = min(self.before, len(shaped.stream.items))
         stalls = (*shaped.stalls, (index, float(self.seconds)))
         return replace(shaped, stalls=stalls, faults=(*shaped.faults, self.describe()))
 
@@ -279,22 +326,42 @@ class Injector:
         self._reached = [0] * len(self.faults)
         self._lock = threading.Lock()
 
-    def shape(self, response: Response, request: Request) -> Shaped | None:
-        """The faults due for this replay applied to ``response``; None when none is due."""
-        due = []
+    def _due(self, kind: type) -> list[object]:
+        """The faults of ``kind`` due for this replay; each fault of ``kind`` counts it."""
+        due: list[object] = []
         with self._lock:
             for number, fault in enumerate(self.faults):
+                if not isinstance(fault, kind):
+                    continue
                 reached = self._reached[number]
                 self._reached[number] = reached + 1
                 if reached >= fault.skip and (
                     fault.times is None or reached < fault.skip + fault.times
                 ):
                     due.append(fault)
+        return due
+
+    def shape(self, response: Response, request: Request) -> Shaped | None:
+        """The faults due for this replay applied to ``response``; None when none is due."""
+        due = self._due(Fault)
         if not due:
             return None
         shaped = Shaped(response)
         for fault in due:
+            assert isinstance(fault, Fault)
             shaped = fault.reshape(shaped, request)
+        return shaped
+
+    def shape_stream(self, stream: ObjectStream) -> ShapedStream | None:
+        """The stream faults due for this object stream's replay, applied; None when none is
+        due. Faults that only reshape HTTP (`Rechunk`, `ErrorStatus`) do not count it."""
+        due = self._due(StreamFault)
+        if not due:
+            return None
+        shaped = ShapedStream(stream)
+        for fault in due:
+            assert isinstance(fault, StreamFault)
+            shaped = fault.reshape_stream(shaped)
         return shaped
 
 

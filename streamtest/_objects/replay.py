@@ -16,6 +16,7 @@ from .._core.errors import (
     RecordedStreamError,
     UnmatchedStreamError,
 )
+from .._core.faults import stall_plan
 from .._core.model import ObjectStream
 from .._core.redaction import Redaction
 from .._session import StreamReplay, same_stream
@@ -60,22 +61,30 @@ def _end_error(replay: StreamReplay) -> Exception | None:
 
 
 def replay_items(replay: StreamReplay) -> Iterator[Any]:
-    pacer = replay.pacer
+    pacer, stalls = replay.pacer, stall_plan(replay.stalls)
     for index, item in enumerate(replay.stream.items):
+        if index in stalls:
+            pacer.stall(stalls[index])
         if pacer.paces:
             pacer.wait(item.t)
         yield _decode_item(replay, index)
+    if len(replay.stream.items) in stalls:
+        pacer.stall(stalls[len(replay.stream.items)])
     error = _end_error(replay)
     if error is not None:
         raise error
 
 
 async def areplay_items(replay: StreamReplay) -> AsyncIterator[Any]:
-    pacer = replay.pacer
+    pacer, stalls = replay.pacer, stall_plan(replay.stalls)
     for index, item in enumerate(replay.stream.items):
+        if index in stalls:
+            await pacer.astall(stalls[index])
         if pacer.paces:
             await pacer.await_(item.t)
         yield _decode_item(replay, index)
+    if len(replay.stream.items) in stalls:
+        await pacer.astall(stalls[len(replay.stream.items)])
     error = _end_error(replay)
     if error is not None:
         raise error

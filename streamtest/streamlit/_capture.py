@@ -12,6 +12,7 @@ from .._core import fileformat
 from .._core.choices import parse_choice
 from .._core.clock import Timing
 from .._core.errors import StreamtestError
+from .._core.faults import Fault
 from .._core.matching import DEFAULT_MATCH_ON, Matcher
 from .._core.model import Cassette
 from .._core.modes import RecordMode
@@ -166,14 +167,16 @@ def capture_app(
     match_on: Sequence[str | Matcher] = DEFAULT_MATCH_ON,
     redact: Redaction | None = None,
     timeout: float | None = None,
+    faults: Fault | str | Sequence[Fault | str] | None = None,
 ) -> Iterator[AppRun]:
     """Capture what ``app`` shows while inside, replaying (or recording) ``cassette``.
 
     Without ``cassette`` the active one (the pytest ``cassette`` fixture's, an outer
     ``use_cassette``) replays, if any. ``streams``: see the module doc. ``timing``, ``speed``,
-    ``match_on``, ``redact`` and ``record_mode`` are `use_cassette`'s. Instant replay fits
-    AppTest's default 3 s timeout; for realtime, ``app.default_timeout`` is raised to the
-    cassette's recorded duration (divided by ``speed``) plus 5 s, unless ``timeout`` is given.
+    ``match_on``, ``redact``, ``record_mode`` and ``faults`` are `use_cassette`'s. Instant
+    replay fits AppTest's default 3 s timeout; for realtime, ``app.default_timeout`` is raised
+    to the cassette's recorded duration (divided by ``speed``) plus 5 s, unless ``timeout`` is
+    given.
     Every patch is undone on exit, even when the app fails.
     """
     if streams not in ("wire", "objects"):
@@ -194,6 +197,7 @@ def capture_app(
             speed=speed,
             match_on=match_on,
             redact=redact,
+            faults=faults,
         )
         if cassette is not None
         else contextlib.nullcontext()
@@ -216,6 +220,7 @@ class CaptureOptions(TypedDict, total=False):
     match_on: Sequence[str | Matcher]
     redact: Redaction | None
     timeout: float | None
+    faults: Fault | str | Sequence[Fault | str] | None
 
 
 def run_app(app: AppTest | str | Path, **options: Unpack[CaptureOptions]) -> AppRun:
