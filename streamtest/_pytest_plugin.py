@@ -22,6 +22,7 @@ streams) is described in `streamtest.snapshot`.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -31,7 +32,7 @@ import pytest
 
 from ._core.clock import Timing
 from ._core.errors import UnmatchedRequestError, UnmatchedStreamError
-from ._core.faults import FAULT_HELP, faults_of
+from ._core.faults import FAULT_HELP, FAULTS_VARIABLE, faults_of
 from ._core.model import Cassette
 from ._core.modes import RecordMode
 from ._session import use_cassette
@@ -65,7 +66,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         action="append",
         default=[],
         metavar="FAULT",
-        help=FAULT_HELP.replace("%", "%%") + ", added to each marker's faults.",
+        help=FAULT_HELP.replace("%", "%%")
+        + ", added to the faults of every cassette of the run (through STREAMTEST_FAULTS).",
     )
     parser.addini(
         "streamtest_cassette_dir",
@@ -77,10 +79,28 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", _MARKER_HELP)
-    try:  # a bad fault stops the run at once, not once per test
-        faults_of(config.getoption("streamtest_fault", default=None))
-    except ValueError as exc:
-        raise pytest.UsageError(f"--streamtest-fault: {exc}") from None
+    if specs := config.getoption("streamtest_fault", default=None):
+        try:  # a bad fault stops the run at once, not once per test
+            faults_of(specs)
+        except ValueError as exc:
+            raise pytest.UsageError(f"--streamtest-fault: {exc}") from None
+        _add_suite_faults(config, specs)
+
+
+def _add_suite_faults(config: pytest.Config, specs: list[str]) -> None:
+    """Every `use_cassette` of the run adds the faults in ``STREAMTEST_FAULTS`` (the fixture,
+    the marker, and blocks in the tests and the code under test); the variable is restored at
+    the end of the run. pytest-xdist workers inherit it."""
+    saved = os.environ.get(FAULTS_VARIABLE)
+    os.environ[FAULTS_VARIABLE] = ";".join([*filter(None, [saved]), *specs])
+
+    def restore() -> None:
+        if saved is None:
+            os.environ.pop(FAULTS_VARIABLE, None)
+        else:
+            os.environ[FAULTS_VARIABLE] = saved
+
+    config.add_cleanup(restore)
 
 
 def _test_name(item: pytest.Item) -> str:
@@ -153,10 +173,6 @@ def _options(request: pytest.FixtureRequest, config: dict[str, Any]) -> dict[str
         value = request.config.getoption(flag)
         if value is not None:
             options[key] = value
-    if cli_faults := request.config.getoption("streamtest_fault"):
-        # the suite-wide faults come after the test's own (a whole suite run with
-        # --streamtest-fault=rechunk=bytes checks every parser against split chunks)
-        options["faults"] = (*faults_of(options.get("faults")), *cli_faults)
     folder = cassette_dir(request.node)
     options["path"] = folder / (path_arg or f"{_test_name(request.node)}.jsonl")
     return options

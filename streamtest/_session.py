@@ -17,7 +17,7 @@ from ._core import fileformat, filelock
 from ._core.choices import parse_choice
 from ._core.clock import Clock, Pacer, RealClock, Timing, check_gap, check_speed
 from ._core.errors import StreamtestError, UnmatchedRequestError, UnmatchedStreamError
-from ._core.faults import Fault, Injector, faults_of
+from ._core.faults import Fault, Injector, environment_faults, faults_of
 from ._core.matching import (
     DEFAULT_MATCH_ON,
     Matcher,
@@ -313,7 +313,8 @@ class use_cassette:  # named like a function: it is used like vcrpy's use_casset
         faults: Fault | str | Sequence[Fault | str] | None = None,
     ) -> None:
         self.path = Path(path)
-        self.faults = faults_of(faults)  # a bad fault is an error here, not at the first replay
+        # a bad fault is an error here, not at the first replay
+        self.faults = (*faults_of(faults), *environment_faults())
         self.record_mode = (
             default_record_mode() if record_mode is None else RecordMode.parse(record_mode)
         )

@@ -497,3 +497,55 @@ def test_a_wrapped_object_stream_miss_is_reported_once(pytester: pytest.Pytester
     result.assert_outcomes(failed=1)
     assert not [line for line in result.stdout.lines if "at teardown of" in line]
     result.stdout.fnmatch_lines(["E *UnmatchedStreamError: *'answer'*"])
+
+
+SUITE_WITH_A_BLOCK = """
+import httpx2
+import streamtest
+from streamtest import Chunk, Interaction, Request, Response
+from streamtest._core import fileformat
+
+URL = "http://stream.invalid/answer"
+CHUNKS = (Chunk(0.1, b"one "), Chunk(0.2, b"two "), Chunk(0.3, b"three"))
+
+
+def test_block(tmp_path):
+    path = tmp_path / "c.jsonl"
+    response = Response(200, (), CHUNKS)
+    fileformat.save(
+        streamtest.Cassette(path, [Interaction(Request("GET", URL), response)]), recorded_with="t"
+    )
+    with streamtest.use_cassette(path, record_mode="none"), httpx2.Client() as client:
+        with client.stream("GET", URL) as answer:
+            assert b"".join(answer.iter_raw()) == b"one two three"
+"""
+
+
+def test_command_line_faults_reach_use_cassette_blocks_and_are_undone(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("STREAMTEST_FAULTS", raising=False)
+    pytester.makepyfile(test_block=SUITE_WITH_A_BLOCK)
+    blocked = [arg for name in UNNEEDED_PLUGINS for arg in ("-p", f"no:{name}")]
+    pytester.runpytest_inprocess(*blocked, "--streamtest-fault=rechunk=bytes").assert_outcomes(
+        passed=1
+    )
+    broken = pytester.runpytest_inprocess(*blocked, "--streamtest-fault=cut=1,error=incomplete")
+    broken.assert_outcomes(failed=1)
+    broken.stdout.fnmatch_lines(["*RemoteProtocolError*"])
+    assert "STREAMTEST_FAULTS" not in os.environ  # the run put the variable back as it was
+
+
+def test_streamtest_faults_variable_adds_to_every_cassette(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("STREAMTEST_FAULTS", "rechunk=bytes; cut=2,times=1")
+    context = streamtest.use_cassette(tmp_path / "c.jsonl", faults="stall=1,seconds=1")
+    assert context.faults == (
+        streamtest.Stall(1, 1.0),
+        streamtest.Rechunk("bytes"),
+        streamtest.Cut(2, times=1),
+    )
+    monkeypatch.setenv("STREAMTEST_FAULTS", "cut=x")
+    with pytest.raises(ValueError, match="The environment variable STREAMTEST_FAULTS is wrong"):
+        streamtest.use_cassette(tmp_path / "c.jsonl")

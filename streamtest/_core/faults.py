@@ -4,11 +4,15 @@ A fault reshapes the recorded response of a replay: `Rechunk` splits or joins it
 breaks the stream after a chunk with a transport error, `Stall` pauses before a chunk (long
 enough, the client's read timeout fires), `ErrorStatus` answers an HTTP error instead. Each
 affects the replays it reaches after skipping ``skip`` of them, ``times`` of them (all when
-None), counted per cassette activation. Re-chunking is applied first, whatever the order given,
-so chunk numbers count the chunks as replayed. A replay that ends in an injected failure (a
-cut, an error status, a stall the client timed out on) leaves its recording unplayed, so a
-retry replays it again. `Cut` and `Stall` also reach object streams (items, not chunks); the
-others reshape HTTP responses only.
+None), counted per cassette activation. Chunk numbers in `Cut` and `Stall` count the recorded
+chunks (as ``streamtest show`` numbers them), whatever else applies: re-chunking comes last,
+whatever the order given, and a stall moves to the piece holding its chunk's first byte. So a
+suite-wide ``rechunk=bytes`` leaves a test's own ``cut=5`` meaning what it meant. A replay
+that ends in an injected failure (a cut, an error status, a stall the client timed out on)
+leaves its recording unplayed, so a retry replays it again. `Cut` and `Stall` also reach
+object streams (items, not chunks); the others reshape HTTP responses only.
+
+``STREAMTEST_FAULTS`` (text forms separated by ``;``) adds faults to every `use_cassette`.
 
 Faults are values (frozen dataclasses); `Fault` is the protocol for writing your own, and
 `parse_fault` reads the ``kind=value,key=value`` form the marker and the command lines take.
@@ -20,6 +24,7 @@ import bisect
 import itertools
 import json
 import math
+import os
 import random
 import threading
 from collections.abc import Iterable, Iterator, Sequence
@@ -109,6 +114,22 @@ def _pieces(chunks: tuple[Chunk, ...], sizes: Iterator[int]) -> tuple[Chunk, ...
     return tuple(out)
 
 
+def _moved_stalls(
+    stalls: tuple[tuple[int, float], ...], chunks: tuple[Chunk, ...], pieces: tuple[Chunk, ...]
+) -> tuple[tuple[int, float], ...]:
+    """Stalls before recorded chunks, moved before the piece holding each one's first byte
+    (before the end stays before the end)."""
+    starts = [0, *itertools.accumulate(len(chunk.data) for chunk in chunks)]
+    piece_ends = list(itertools.accumulate(len(piece.data) for piece in pieces))
+    return tuple(
+        (
+            len(pieces) if index >= len(chunks) else bisect.bisect_right(piece_ends, starts[index]),
+            seconds,
+        )
+        for index, seconds in stalls
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class Rechunk:
     """Re-chunk the body: ``"bytes"`` (one byte per chunk), ``"random"`` (pieces of 1 to
@@ -138,8 +159,10 @@ class Rechunk:
         else:
             rng = random.Random(self.seed)
             sizes = (rng.randint(1, self.max_size) for _ in itertools.count())
-        response = replace_response(shaped.response, chunks=_pieces(chunks, sizes))
-        return replace(shaped, response=response, faults=(*shaped.faults, self.describe()))
+        pieces = _pieces(chunks, sizes)
+        response = replace_response(shaped.response, chunks=pieces)
+        stalls = _moved_stalls(shaped.stalls, chunks, pieces)
+        return Shaped(response, stalls, shaped.fails, (*shaped.faults, self.describe()))
 
     def describe(self) -> str:
         if self.how == "random":
@@ -321,8 +344,8 @@ class Injector:
     """Faults and how many replays each has reached: one per cassette activation (or server)."""
 
     def __init__(self, faults: Sequence[Fault]) -> None:
-        # Re-chunking first: chunk numbers in the other faults count the replayed chunks.
-        self.faults = sorted(faults, key=lambda fault: not isinstance(fault, Rechunk))
+        # Re-chunking last: chunk numbers in the other faults count the recorded chunks.
+        self.faults = sorted(faults, key=lambda fault: isinstance(fault, Rechunk))
         self._reached = [0] * len(self.faults)
         self._lock = threading.Lock()
 
@@ -380,6 +403,19 @@ def faults_of(faults: Fault | str | Iterable[Fault | str] | None) -> tuple[Fault
                 "strings such as 'cut=3,error=reset', or objects with skip, times and reshape."
             )
     return tuple(parsed)
+
+
+FAULTS_VARIABLE = "STREAMTEST_FAULTS"
+
+
+def environment_faults() -> tuple[Fault, ...]:
+    """The faults in ``STREAMTEST_FAULTS`` (text forms separated by ``;``), which every
+    `use_cassette` adds to its own; pytest's ``--streamtest-fault`` sets it for its run."""
+    text = os.environ.get(FAULTS_VARIABLE, "")
+    try:
+        return tuple(parse_fault(spec) for spec in text.split(";") if spec.strip())
+    except ValueError as exc:
+        raise ValueError(f"The environment variable {FAULTS_VARIABLE} is wrong: {exc}") from None
 
 
 FAULT_FORMS = (

@@ -42,7 +42,9 @@ def _replay_response(streams: StackStreams, replay: Replay, request: Any, stream
         headers=list(response.headers),
         stream=stream,
         request=request,
-        extensions={"http_version": b"HTTP/1.1", "reason_phrase": b""},
+        # no "reason_phrase": a cassette keeps none, and httpx then gives the status's
+        # standard phrase ("Too Many Requests"), as a real server would have sent
+        extensions={"http_version": b"HTTP/1.1"},
     )
 
 

@@ -178,12 +178,26 @@ def test_bad_fault_values_are_refused_with_the_rule(build: Any, message: str) ->
         build()
 
 
-def test_injector_applies_rechunking_first_then_the_order_given() -> None:
-    injector = Injector([Cut(3), Rechunk("bytes")])
+def test_rechunking_comes_last_so_chunk_numbers_count_recorded_chunks() -> None:
+    injector = Injector([Rechunk("bytes"), Cut(3), Stall(1, 2.0), Stall(9, 1.0)])
     shaped = injector.shape(RESPONSE, OPENAI)
     assert shaped is not None
-    assert [p.data for p in shaped.response.chunks] == [b"d", b"a", b"t"]
-    assert shaped.faults == ("rechunk=bytes", "cut=3,error=reset")
+    kept = CHUNKS[0].data + CHUNKS[1].data + CHUNKS[2].data  # three recorded chunks, one empty
+    assert [p.data for p in shaped.response.chunks] == [bytes([b]) for b in kept]
+    assert shaped.response.error == CUT_ERRORS["reset"]
+    # before recorded chunk 1 (empty) is before the first byte of chunk 2; 9 is the end
+    assert shaped.stalls == ((len(CHUNKS[0].data), 2.0), (len(kept), 1.0))
+    assert shaped.faults == (
+        "cut=3,error=reset",
+        "stall=1,seconds=2",
+        "stall=9,seconds=1",
+        "rechunk=bytes",
+    )
+
+
+def test_a_stall_inside_a_joined_piece_comes_before_that_piece() -> None:
+    shaped = Rechunk("whole").reshape(Shaped(RESPONSE, ((2, 1.0), (4, 0.5))), OPENAI)
+    assert shaped.stalls == ((0, 1.0), (1, 0.5))
 
 
 def test_skip_and_times_pick_the_replays_each_fault_reaches() -> None:
