@@ -144,3 +144,31 @@ def test_known_timing_ignores_the_gap() -> None:
 def test_the_gap_must_be_zero_or_more(gap: float) -> None:
     with pytest.raises(ValueError, match="untimed_gap must be zero or a positive number"):
         Pacer(FakeClock(), Timing.REALTIME, 1.0, untimed_gap=gap)
+
+
+@pytest.mark.parametrize("seconds", [0.0004, 0.003])
+def test_the_real_clock_never_wakes_early_in_async_code(seconds: float) -> None:
+    """The last stretch of an async sleep is spent yielding to the loop: it must still end no
+    earlier than asked, and let other tasks run meanwhile."""
+    import time
+
+    from streamtest import RealClock
+
+    ticks = 0
+
+    async def other_task() -> None:
+        nonlocal ticks
+        while True:
+            ticks += 1
+            await asyncio.sleep(0)
+
+    async def main() -> float:
+        other = asyncio.create_task(other_task())
+        start = time.perf_counter()
+        await RealClock().asleep(seconds)
+        took = time.perf_counter() - start
+        other.cancel()
+        return took
+
+    assert asyncio.run(main()) >= seconds
+    assert ticks > 0
