@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import contextlib
 import json
+import select
 import socket
 import struct
+import threading
 import time
 from http.server import BaseHTTPRequestHandler
 from typing import Any, Protocol
@@ -31,6 +33,7 @@ _HOP_BY_HOP = frozenset(
     }
 )
 _MAX_LINE = 65536
+_WATCH = 0.02  # seconds between looks at the connection during an injected stall
 
 
 class Owner(Protocol):
@@ -60,11 +63,31 @@ class ReplayHandler(BaseHTTPRequestHandler):
 
     def setup(self) -> None:
         super().setup()
+        self._reset = False  # end with a TCP reset (see `_break`)
+        self._stalled: Replay | None = None  # the reply pausing in an injected stall
+        self._given_back = False  # its recording was put back unplayed (see `give_back`)
+        self._stall_lock = threading.Lock()  # `give_back` is called from other threads too
         self.owner.track(self, True)
 
     def finish(self) -> None:
         self.owner.track(self, False)
         super().finish()
+        if self._reset:
+            # Closed now, before the server's shutdown(SHUT_WR): a FIN first reads as a clean
+            # end of the connection, and the client never sees the RST that follows it.
+            self.connection.close()
+
+    def give_back(self) -> bool:
+        """When the client closed this connection during an injected stall (its read timeout
+        fired), put the recording back unplayed so a retry replays it, as in-process replay
+        does; whether it was put back by this call. Safe to call from any thread."""
+        with self._stall_lock:
+            replay = self._stalled
+            if replay is None or self._given_back or not _closed_by_client(self.connection):
+                return False
+            self._given_back = True
+            replay.release()
+            return True
 
     def log_message(self, format: str, *args: Any) -> None:
         # The standard library's lines: malformed requests and the like.
@@ -139,8 +162,29 @@ class ReplayHandler(BaseHTTPRequestHandler):
         if error == "ReadError":
             # SO_LINGER on with a zero timeout: closing sends RST, not FIN (a connection reset)
             self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self._reset = True
             return "the connection was reset"
         return "the connection closed mid-body"
+
+    def _stall(self, replay: Replay, seconds: float) -> float | None:
+        """Pause ``seconds`` (an injected stall), looking at the connection every `_WATCH`
+        seconds: a client whose read timeout fires leaves now, and the server cannot know its
+        timeout. None when the pause ran its course, else how long it had lasted."""
+        with self._stall_lock:
+            self._stalled, self._given_back = replay, False
+        try:
+            waited = 0.0
+            while waited < seconds:
+                step = min(_WATCH, seconds - waited)
+                replay.pacer.stall(step)  # (ends early, raising, when the server stops)
+                waited += step
+                self.give_back()
+                if self._given_back:  # here or by a retry that found the recording played
+                    return waited
+            return None
+        finally:
+            with self._stall_lock:
+                self._stalled = None
 
     def _unmatched(self, message: str) -> None:
         body = error_body(self.path, message, status=404, code="unmatched_request")
@@ -175,9 +219,18 @@ class ReplayHandler(BaseHTTPRequestHandler):
         if bodyless:
             return "no body"
         sent, stalls = 0, stall_plan(replay.stalls)
-        for index, chunk in enumerate(response.chunks):
+        for index, chunk in enumerate([*response.chunks, None]):  # None: the end (a stall too)
             if index in stalls:
-                pacer.stall(stalls[index])
+                waited = self._stall(replay, stalls[index])
+                if waited is not None:
+                    self.close_connection = True  # the reply is unfinished: never reuse it
+                    return (
+                        f"{sent} chunk(s), then the client closed the connection during an "
+                        f"injected {stalls[index]:g} s stall, {waited:.2f} s into it (its "
+                        "recording stays unplayed for a retry)"
+                    )
+            if chunk is None:
+                break
             if not chunk.data:  # an empty HTTP chunk would end the body
                 continue
             if pacer.paces:
@@ -185,8 +238,6 @@ class ReplayHandler(BaseHTTPRequestHandler):
             data = chunk.data
             self.wfile.write(b"%x\r\n%b\r\n" % (len(data), data) if chunked else data)
             sent += 1
-        if len(response.chunks) in stalls:
-            pacer.stall(stalls[len(response.chunks)])
         if response.error is not None:
             how = self._break(response.error.type)
             return f"{sent} chunk(s), then {how} ({response.error.type}: {response.error.message})"
@@ -198,3 +249,15 @@ class ReplayHandler(BaseHTTPRequestHandler):
             # only needs what it had read.
             return f"{sent} chunk(s), ended where the recording client closed the stream"
         return f"{sent} chunk(s)"
+
+
+def _closed_by_client(connection: socket.socket) -> bool:
+    """Whether the client closed or reset ``connection``: readable with nothing to read (a
+    request pipelined behind the stalled one is data, not a close)."""
+    try:
+        readable, _, _ = select.select([connection], [], [], 0)
+        return bool(readable) and not connection.recv(1, socket.MSG_PEEK)
+    except ValueError:  # closed on this side already: not the client's doing
+        return False
+    except OSError:  # reset by the client
+        return True

@@ -15,6 +15,7 @@ from types import TracebackType
 from typing import Any
 
 from .._core.clock import RealClock, Timing
+from .._core.errors import UnmatchedRequestError
 from .._core.faults import Fault, faults_of
 from .._core.matching import Matcher
 from .._core.model import Cassette, Request
@@ -64,7 +65,9 @@ class ReplayServer:
     ``timing``, ``speed`` and ``untimed_gap`` pace replies as in `use_cassette`, and ``faults``
     reshape them as there, over real TCP: a cut with ``error="reset"`` sends a TCP reset, with
     ``"timeout"`` leaves the connection open and silent until the client gives up, with
-    ``"incomplete"`` closes it; a stall pauses the socket. Each request is logged as one line on
+    ``"incomplete"`` closes it; a stall pauses the socket, and a client leaving during it (its
+    read timeout fired) leaves the recording unplayed for its retry, as in `use_cassette`; skip
+    and times count the replays of all the cassettes. Each request is logged as one line on
     stderr unless ``quiet``.
     """
 
@@ -171,7 +174,17 @@ class ReplayServer:
     # What a connection's handler calls (see `streamtest._serve._handler.Owner`).
 
     def route(self, request: Request) -> Replay:
-        return self.router.route(request)
+        try:
+            return self.router.route(request)
+        except UnmatchedRequestError:
+            # A client whose read timeout fired during an injected stall may send its retry
+            # before that reply's thread has seen it leave: have every stalled reply look now,
+            # and route again if one gave its recording back.
+            with self._lock:
+                handlers = list(self._handlers)
+            if not [handler for handler in handlers if handler.give_back()]:
+                raise
+            return self.router.route(request)
 
     def log(self, line: str) -> None:
         if not self.quiet:
