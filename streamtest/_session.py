@@ -6,6 +6,7 @@ import functools
 import inspect
 import os
 import threading
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
@@ -16,7 +17,12 @@ from typing import Any, Protocol, TypeVar
 from ._core import fileformat, filelock
 from ._core.choices import parse_choice
 from ._core.clock import Clock, Pacer, RealClock, Timing, check_gap, check_speed
-from ._core.errors import StreamtestError, UnmatchedRequestError, UnmatchedStreamError
+from ._core.errors import (
+    StreamtestError,
+    StreamtestWarning,
+    UnmatchedRequestError,
+    UnmatchedStreamError,
+)
 from ._core.faults import Fault, Injector, environment_faults, faults_of
 from ._core.matching import (
     DEFAULT_MATCH_ON,
@@ -314,7 +320,8 @@ class use_cassette:  # named like a function: it is used like vcrpy's use_casset
     ) -> None:
         self.path = Path(path)
         # a bad fault is an error here, not at the first replay
-        self.faults = (*faults_of(faults), *environment_faults())
+        self.own_faults = faults_of(faults)
+        self.faults = (*self.own_faults, *environment_faults())
         self.record_mode = (
             default_record_mode() if record_mode is None else RecordMode.parse(record_mode)
         )
@@ -359,9 +366,31 @@ class use_cassette:  # named like a function: it is used like vcrpy's use_casset
         session = self._sessions.pop()
         patch.deactivate(session)
         session.finish()
+        if session.injector is not None:
+            self._warn_unused(session.injector.unused(), session.plan.replays)
         if session.misses and exc not in session.misses:
             # The miss may have been swallowed or wrapped by the code under test: say it plainly.
             raise session.misses[0]
+
+    def _warn_unused(self, unused: list[Fault], replays: bool) -> None:
+        """A fault given to this cassette (not a suite-wide one from STREAMTEST_FAULTS) that
+        reshaped nothing leaves a test passing without the failure it meant to exercise."""
+        own = [f for f in self.own_faults if any(f is idle for idle in unused)]  # (as given)
+        if not own:
+            return
+        why = (
+            "it reached no replay (no request, or none it picks with skip and times)"
+            if replays
+            else f"faults reshape replays only, and this cassette recorded (record mode "
+            f"{self.record_mode.value!r}, {'file present' if self.path.exists() else 'no file'})"
+        )
+        names = ", ".join(_described(fault) for fault in own)
+        warnings.warn(
+            f"The fault(s) {names} given to the cassette {self.path} changed nothing: {why}. "
+            "Check the test sends the request it means to break, or remove the fault.",
+            StreamtestWarning,
+            stacklevel=3,
+        )
 
     def __enter__(self) -> Cassette:
         return self._start()
@@ -401,6 +430,11 @@ class use_cassette:  # named like a function: it is used like vcrpy's use_casset
                 return func(*args, **kwargs)
 
         return wrapper  # type: ignore[return-value]
+
+
+def _described(fault: Fault) -> str:
+    describe = getattr(fault, "describe", None)  # the built-in faults' text form
+    return repr(describe()) if callable(describe) else repr(fault)
 
 
 def load_cassette(path: str | Path) -> Cassette:

@@ -8,6 +8,8 @@
     ├── UnmatchedRequestError     (also an AssertionError) no recorded interaction matches
     └── UnmatchedStreamError      (also an AssertionError) no recorded object stream matches
 
+    StreamtestWarning             (a UserWarning) something was probably not what was meant
+
 Every message is a full sentence that says what is wrong and how to fix it.
 """
 
@@ -76,3 +78,8 @@ for _cls in (
     UnmatchedStreamError,
 ):
     _cls.__module__ = "streamtest"
+
+
+class StreamtestWarning(UserWarning):
+    """Nothing failed, but the cassette probably did not do what the test meant (a fault that
+    reshaped no replay)."""

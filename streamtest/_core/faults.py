@@ -347,7 +347,13 @@ class Injector:
         # Re-chunking last: chunk numbers in the other faults count the recorded chunks.
         self.faults = sorted(faults, key=lambda fault: isinstance(fault, Rechunk))
         self._reached = [0] * len(self.faults)
+        self._applied = [0] * len(self.faults)
         self._lock = threading.Lock()
+
+    def unused(self) -> list[Fault]:
+        """The faults that reshaped no replay yet."""
+        with self._lock:
+            return [f for f, n in zip(self.faults, self._applied, strict=True) if n == 0]
 
     def _due(self, kind: type) -> list[object]:
         """The faults of ``kind`` due for this replay; each fault of ``kind`` counts it."""
@@ -362,6 +368,7 @@ class Injector:
                     fault.times is None or reached < fault.skip + fault.times
                 ):
                     due.append(fault)
+                    self._applied[number] += 1
         return due
 
     def shape(self, response: Response, request: Request) -> Shaped | None:

@@ -89,11 +89,15 @@ def test_async_object_streams_get_the_same_faults(cassette: Path) -> None:
 
 
 def test_http_only_faults_leave_object_streams_alone_and_uncounted(cassette: Path) -> None:
-    seen, exc = replay(cassette, [Rechunk("bytes"), ErrorStatus(503)])
+    with pytest.warns(streamtest.StreamtestWarning, match="'rechunk=bytes', 'status=503'"):
+        seen, exc = replay(cassette, [Rechunk("bytes"), ErrorStatus(503)])
     assert (seen, exc) == (ITEMS, None)
     # times=1 is spent on the first stream replay, not on an HTTP-only count
-    with streamtest.use_cassette(
-        cassette, record_mode="none", faults=[ErrorStatus(500, times=1), Cut(1, times=1)]
+    with (
+        pytest.warns(streamtest.StreamtestWarning, match="'status=500'"),
+        streamtest.use_cassette(
+            cassette, record_mode="none", faults=[ErrorStatus(500, times=1), Cut(1, times=1)]
+        ),
     ):
         with pytest.raises(ConnectionResetError):
             list(streamtest.record_stream(iter([]), name="tokens"))

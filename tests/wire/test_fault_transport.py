@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -197,13 +198,32 @@ def test_an_incomplete_recording_error_names_the_injected_faults(tmp_path: Path)
 
 
 def test_faults_do_not_touch_recording(tmp_path: Path) -> None:
-    """Faults reshape replays only: a request recorded with faults set is recorded as it was."""
+    """Faults reshape replays only: a request recorded with faults set is recorded as it was,
+    and the test is warned that its fault changed nothing."""
     path = tmp_path / "recorded.jsonl"
     with ProviderServer() as server:
         url = server.base_url(Scenario(text="one two three"))
-        with streamtest.use_cassette(path, record_mode="all", faults=Cut(1)):
+        with (
+            pytest.warns(streamtest.StreamtestWarning, match=r"'cut=1,error=reset' .* recorded"),
+            streamtest.use_cassette(path, record_mode="all", faults=Cut(1)),
+        ):
             module: Any = importlib.import_module("httpx2")
             with module.Client() as client:
                 live = client.post(f"{url}/chat/completions", json={"stream": True}).content
     recorded = streamtest.load_cassette(path).interactions[0].response
     assert recorded.error is None and recorded.body == live and len(recorded.chunks) > 1
+
+
+def test_a_fault_that_reaches_no_replay_warns_but_a_suite_wide_one_does_not(
+    cassette: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with (
+        pytest.warns(streamtest.StreamtestWarning, match=r"'cut=2,error=reset'.* no replay"),
+        streamtest.use_cassette(cassette, record_mode="none", faults=Cut(2, skip=1)),
+    ):
+        assert b"".join(read("httpx2", False).pieces) == BODY  # skipped: whole
+    monkeypatch.setenv("STREAMTEST_FAULTS", "status=500,skip=3")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with streamtest.use_cassette(cassette, record_mode="none"):
+            assert b"".join(read("httpx2", False).pieces) == BODY
