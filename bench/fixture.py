@@ -9,7 +9,8 @@ so interpreter start and collection do not count. Three suites, interleaved:
 
 - cassette: ``@pytest.mark.streamtest("small.jsonl", record_mode="none")`` and the ``cassette``
   fixture: load a 20-chunk cassette, activate, deactivate, for every test (no request is made);
-- empty: ``def test(): pass`` with streamtest's plugin loaded (its autouse fixture runs);
+- empty: ``def test(): pass`` with streamtest's plugin loaded (what the plugin costs a test
+  that does not use it: its autouse placeholder fixture is dropped at collection);
 - empty, no plugin: the same without streamtest's plugin, the floor of the target row;
 - a do-nothing generator fixture (taking ``request`` and a config fixture, like ``cassette``),
   no plugin: what pytest itself charges for such a fixture, shown to split the target row.
@@ -107,7 +108,7 @@ def run(ctx: Context) -> list[Row]:
         row("test with the cassette fixture", "cassette", TARGET_MS,
             f"{n} tests per pytest run, 20-chunk cassette, per-test difference"),
         row("empty test with the plugin installed", "empty", None,
-            "what the plugin's autouse fixture costs every test"),
+            "what the plugin costs every test that does not use it"),
         row("test with a do-nothing generator fixture", "noop", None,
             "pytest's own cost for a fixture like `cassette`, no streamtest"),
     ]  # fmt: skip

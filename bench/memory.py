@@ -9,8 +9,9 @@ through a real ``httpx2.Client`` (the recording path: ``HTTPTransport`` to a soc
 
 - plain: no recording (the client's own buffers);
 - streamtest: ``use_cassette(record_mode="all")``, the cassette written at the exit included;
-- the same with ``redact=Redaction.off()``: the default redaction searches the body for secrets
-  as one joined ``bytes`` (``Scrubber.chunks``), a second copy of the stream for a moment;
+- the same with ``redact=Redaction.off()``: what the default redaction adds (it searches the
+  chunks for secrets through a window of ~64 KiB, ``streamtest/_core/streamsearch.py``; it used to
+  join the body into one ``bytes``, a second copy of the stream);
 - vcrpy: ``vcr.use_cassette(record_mode="all")``, its YAML written at the exit included.
 """
 
@@ -114,7 +115,7 @@ def run(ctx: Context) -> list[Row]:
             "ratio", TARGET, unit="MB", note=note),
         Row(GROUP, "peak growth recording, redaction off", growth("streamtest-redaction-off"),
             stream, label, "info", None, unit="MB",
-            note="Redaction.off(): the secret search joins the body (redaction.py)"),
+            note="Redaction.off(): what the secret search adds"),
         Row(GROUP, "peak growth, plain client", growth("plain"), stream, label, "info", None,
             unit="MB", note="no recording"),
         Row(GROUP, "peak growth recording (vcrpy)", growth("vcrpy"), stream, label, "info", None,

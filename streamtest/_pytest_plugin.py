@@ -201,9 +201,33 @@ def cassette(
 
 @pytest.fixture(autouse=True)
 def _streamtest_marker(request: pytest.FixtureRequest) -> None:
-    """A test with the marker gets its cassette even when it does not ask for the fixture."""
+    """A test with the marker gets its cassette even when it does not ask for the fixture.
+
+    Only a placeholder once collection is over: `pytest_collection_modifyitems` puts ``cassette``
+    in its place in each marked test's fixtures and drops it from every other test, since running
+    an autouse fixture costs each test of a suite ~0.2 ms (docs/benchmarks.md)."""
     if request.node.get_closest_marker("streamtest") is not None:
         request.getfixturevalue("cassette")
+
+
+@pytest.hookimpl(trylast=True)  # last: markers other plugins add while collecting count too
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Where the autouse ``_streamtest_marker`` stands in a test's fixtures (after the fixtures
+    of wider scope, before the test's own), a marked test sets up ``cassette``, so its cassette
+    is active for every function-scoped fixture as before; an unmarked test sets up nothing.
+    Each test gets a list of its own: the parametrized copies of a test share one, and
+    ``pytest.param(..., marks=...)`` can mark some of them only."""
+    for item in items:
+        if not isinstance(item, pytest.Function) or "_streamtest_marker" not in item.fixturenames:
+            continue
+        names = list(item.fixturenames)
+        if item.get_closest_marker("streamtest") is None:
+            names.remove("_streamtest_marker")
+        else:
+            if "cassette" in names:
+                names.remove("cassette")
+            names[names.index("_streamtest_marker")] = "cassette"
+        item.fixturenames = names
 
 
 @pytest.fixture

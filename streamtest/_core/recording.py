@@ -34,6 +34,7 @@ class Recording:
         self._error: StreamError | None = None
         self._closed = False
         self._ended = False  # mirrors `ended`, cheaper to test once per chunk
+        self._interaction: Interaction | None = None  # built once the stream has ended
         self.ended = threading.Event()
 
     def head(self, status: int, headers: Headers) -> None:
@@ -70,6 +71,8 @@ class Recording:
 
     def interaction(self) -> Interaction:
         """The interaction so far; a stream still open counts as closed by the client."""
+        if self._interaction is not None:
+            return self._interaction
         closed = self._closed or not self._ended
         start = self._start
         chunks = tuple(
@@ -83,4 +86,8 @@ class Recording:
             closed and self._error is None,
             self._t_head,
         )
-        return Interaction(self.request, response)
+        interaction = Interaction(self.request, response)
+        if self._ended:  # final: keep it, and let go of the raw readings before the cassette
+            # is written (a large stream's clock readings and list slots, ~40 bytes a chunk)
+            self._interaction, self._times, self._data = interaction, [], []
+        return interaction

@@ -12,7 +12,10 @@ import zlib
 from collections.abc import Callable
 from pathlib import Path
 
+import msgspec
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import streamtest
 from streamtest import (
@@ -26,7 +29,7 @@ from streamtest import (
     StreamError,
     StreamtestError,
 )
-from streamtest._core import fileformat
+from streamtest._core import fileformat, filewrite
 
 RECORDED_WITH = "streamtest 0.1.0"
 HEADER = '{"streamtest":1,"recorded_with":"streamtest 0.1.0"}'
@@ -327,7 +330,7 @@ def test_a_failed_encoding_leaves_the_previous_cassette_untouched(
         def encode(self, obj: object) -> bytes:
             raise TypeError("cannot encode")
 
-    monkeypatch.setattr(fileformat, "_encoder", BrokenEncoder())
+    monkeypatch.setattr(filewrite, "_encoder", BrokenEncoder())
     with pytest.raises(TypeError, match="cannot encode"):
         fileformat.save(Cassette(path, []), recorded_with=RECORDED_WITH)
 
@@ -815,3 +818,131 @@ def test_an_item_may_be_json_null_or_false_or_zero(tmp_path: Path) -> None:
     [stream] = fileformat.load(path).streams
 
     assert [item.value for item in stream.items] == [None, False, 0]
+
+
+def _with_t(record: str, t: str) -> str:
+    """``record`` (one JSON object) with ``"t"`` set to the raw JSON number ``t``."""
+    value = json.loads(record)
+    target = value.get("response", value)
+    target["t"] = "\x00"
+    return json.dumps(value, separators=(",", ":")).replace('"\\u0000"', t)
+
+
+@pytest.mark.parametrize(
+    ("lines", "line", "fragments"),
+    [
+        pytest.param(
+            (HEADER, BEGIN, _with_t(CHUNK, "-0.5"), END_1),
+            3,
+            ['the chunk\'s "t" is -0.5, negative', "from 0 to 604,800 (7 days)"],
+            id="chunk-negative",
+        ),
+        pytest.param(
+            (HEADER, BEGIN, _with_t(CHUNK, "1e300"), END_1),
+            3,
+            ['the chunk\'s "t" is 1e+300, more than 7 days', "a realtime replay waits"],
+            id="chunk-absurd",
+        ),
+        pytest.param(
+            (
+                HEADER,
+                BEGIN,
+                CHUNK,
+                _with_t(CHUNK, "604800.000001"),
+                '{"end":"completed","chunks":2}',
+            ),
+            4,
+            ['the chunk\'s "t" is 604800.000001, more than 7 days'],
+            id="chunk-just-over-the-bound",
+        ),
+        pytest.param(
+            (HEADER, BEGIN, '{"t":-1,"b64":"AA=="}', END_1),
+            3,
+            ['the chunk\'s "t" is -1.0, negative'],
+            id="binary-chunk-negative",
+        ),
+        pytest.param(
+            (HEADER, _with_t(BEGIN, "-2"), END_0),
+            2,
+            ['the response\'s "t" is -2.0, negative'],
+            id="response-negative",
+        ),
+        pytest.param(
+            (HEADER, _with_t(UNTIMED_BEGIN, "1e300"), END_0),
+            2,
+            ['the response\'s "t" is 1e+300, more than 7 days'],
+            id="untimed-response-absurd",
+        ),
+        pytest.param(
+            (HEADER, STREAM, _with_t(ITEM, "-0.001"), ITEMS_1),
+            3,
+            ['the item\'s "t" is -0.001, negative'],
+            id="item-negative",
+        ),
+        pytest.param(
+            (HEADER, STREAM, _with_t(ITEM, "9e9"), ITEMS_1),
+            3,
+            ['the item\'s "t" is 9000000000.0, more than 7 days'],
+            id="item-absurd",
+        ),
+    ],
+)
+def test_an_offset_a_replay_cannot_wait_for_names_its_line(
+    tmp_path: Path, lines: tuple[str, ...], line: int, fragments: list[str]
+) -> None:
+    assert_broken(tmp_path, lines, line, [*fragments, 'Set "t" to the seconds since the request'])
+
+
+def test_offsets_at_the_bounds_load(tmp_path: Path) -> None:
+    path = write_lines(
+        tmp_path / "bounds.jsonl",
+        HEADER,
+        _with_t(BEGIN, "604800"),
+        _with_t(CHUNK, "0"),
+        _with_t(CHUNK, "-0.0"),
+        _with_t(CHUNK, "604800"),
+        '{"end":"completed","chunks":3}',
+    )
+
+    response = fileformat.load(path).interactions[0].response
+
+    assert (response.t, [c.t for c in response.chunks]) == (604800.0, [0.0, 0.0, 604800.0])
+    assert str(response.chunks[1].t) == "0.0"  # -0.0 loads as 0.0, as before
+
+
+def test_the_offset_bound_is_seven_days() -> None:
+    assert fileformat.MAX_OFFSET == 7 * 24 * 3600
+
+
+OFFSETS = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.floats(0, 604800),
+    st.floats(0, 1e-4),
+    st.integers(0, 10**8).map(lambda k: k / 128),  # ties for round(t, 6): round half to even
+    st.integers(0, 10**10).map(lambda k: k / 1e6),  # already to the microsecond
+    st.integers(0, 10**7).map(lambda k: (k + 0.5) / 1e6),
+    st.sampled_from([0.0, -0.0, 1e-7, 5e-7, 0.0078125, 1e6, 1e16, 1e22, 123456789.123456]),
+)
+
+
+@settings(
+    max_examples=300, deadline=None, derandomize=True, database=None
+)  # same examples every run
+@given(offsets=st.lists(OFFSETS, max_size=30), head=OFFSETS, items=st.booleans())
+def test_every_offset_is_written_as_round_t_6(
+    offsets: list[float], head: float, items: bool
+) -> None:
+    """Whatever the offsets (some already to the microsecond, some not, in any order), each is
+    written exactly as msgspec writes ``round(t, 6)``."""
+    if items:
+        stream = streamtest.ObjectStream("s", tuple(streamtest.Item(t, 1) for t in offsets))
+        cassette = Cassette("x.jsonl", [], streams=[stream])
+    else:
+        chunks = tuple(Chunk(t, b"x" if n % 3 else b"\xff") for n, t in enumerate(offsets))
+        response = Response(200, (), chunks, t=head)
+        cassette = Cassette("x.jsonl", [Interaction(Request("GET", "u"), response)])
+
+    lines = fileformat.dumps(cassette, recorded_with="r").splitlines()[2:-1]
+
+    written = [line.split(b",")[0].removeprefix(b'{"t":') for line in lines]
+    assert written == [msgspec.json.encode(round(t, 6)) for t in offsets]

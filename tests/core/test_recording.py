@@ -118,3 +118,27 @@ def test_started_only_after_the_head() -> None:
     assert recording.started is True
     assert recording.interaction().response.status == 404
     assert recording.request is REQUEST
+
+
+def test_an_ended_stream_is_built_once_and_its_raw_reads_let_go() -> None:
+    """The cassette is written after `interaction()`: the clock readings and the list of reads
+    must not stay alive beside the chunks while a large stream is saved."""
+    recording = streamed(FakeClock(), (0.5, b"a"), (0.5, b"b"))
+    recording.complete()
+
+    first = recording.interaction()
+
+    assert recording.interaction() is first
+    assert first.response.chunks == (Chunk(0.75, b"a"), Chunk(1.25, b"b"))
+    assert (recording._times, recording._data) == ([], [])
+
+
+def test_a_stream_still_open_is_built_anew_each_time() -> None:
+    clock = FakeClock()
+    recording = streamed(clock, (0.5, b"a"))
+    early = recording.interaction()
+    clock.t += 0.5
+    recording.chunk(b"b")
+
+    assert early.response.chunks == (Chunk(0.75, b"a"),)
+    assert recording.interaction().response.chunks == (Chunk(0.75, b"a"), Chunk(1.25, b"b"))

@@ -4,12 +4,18 @@ and everything else keeps its exact bytes."""
 from __future__ import annotations
 
 import gzip
+import re
+from itertools import pairwise
+from unittest import mock
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from streamtest import Chunk, Redaction, Request, Response
-from streamtest._core.redaction import PLACEHOLDER, SECRET_HEADERS
+from streamtest._core import streamsearch
+from streamtest._core.redaction import KEY_SHAPES, PLACEHOLDER, SECRET_HEADERS, Scrubber
 
 OPENAI_KEY = "sk-proj-" + "Ab3dEf6hIj9lMn2pQr5tUv8x"
 ANTHROPIC_KEY = "sk-ant-api03-" + "a1B2c3D4e5F6g7H8i9J0k1L2m3N4"
@@ -399,3 +405,111 @@ def test_scrubbing_a_response_keeps_everything_it_does_not_redact() -> None:
         0.25,
         False,
     )
+
+
+def _joined_reference(pattern: re.Pattern[bytes], chunks: tuple[Chunk, ...]) -> tuple[Chunk, ...]:
+    """`Scrubber.chunks` as it was before it searched chunk by chunk: the whole body joined."""
+    joined = b"".join(c.data for c in chunks)
+    spans = [m.span() for m in pattern.finditer(joined)]
+    if not spans:
+        return chunks
+    out, index, start = [], 0, 0
+    for chunk in chunks:
+        end = start + len(chunk.data)
+        piece, cursor = bytearray(), start
+        while cursor < end:
+            while index < len(spans) and spans[index][1] <= cursor:
+                index += 1
+            if index < len(spans) and spans[index][0] < end:
+                span_start, span_end = spans[index]
+                if span_start >= cursor:
+                    piece += joined[cursor:span_start] + PLACEHOLDER.encode()
+                cursor = min(span_end, end)
+            else:
+                piece += joined[cursor:end]
+                cursor = end
+        out.append(Chunk(chunk.t, bytes(piece)))
+        start = end
+    return tuple(out)
+
+
+SCRUBBERS = [
+    Redaction().adding(values=["first-secret", "secret", "svc-live-7f3a"]).scrubber(),
+    Redaction().adding(key_shapes=[("word", r"\bfoo\b"), ("after-x", r"(?<=x)ab+")]).scrubber(),
+    Redaction.off().adding(key_shapes=[("greedy", r"a.*b")]).scrubber(),  # settled at the end
+]
+
+
+@st.composite
+def planted_chunks(draw: st.DrawFn) -> tuple[Chunk, ...]:
+    """Random text with secrets, key shapes and near misses planted, cut into random chunks
+    (sometimes one byte each, sometimes with empty chunks)."""
+    plain = st.sampled_from([b" ", b"\n", b"data: ", b'{"a":"', b"x", b"b", b"\xc3\xa9", b"\xff"])
+    planted = st.sampled_from([b"first-secret", b"secret", b"svc-live-7f3a", b"foo", b"xab"])
+    prefix = st.sampled_from([b"sk-", b"sk-ant-", b"AIza", b"gsk_", b"hf_", b"ask-", b"_sk-"])
+    body = st.text(alphabet="abcXYZ019_-", max_size=50).map(str.encode)
+    keys = st.builds(bytes.__add__, prefix, body)
+    text = b"".join(draw(st.lists(st.one_of(plain, planted, keys), max_size=20)))
+    if draw(st.booleans()):
+        cuts = list(range(len(text) + 1))
+    else:  # repeated cuts make empty chunks
+        cuts = sorted([0, *draw(st.lists(st.integers(0, len(text)), max_size=10)), len(text)])
+    return tuple(Chunk(n / 10, text[a:b]) for n, (a, b) in enumerate(pairwise(cuts)))
+
+
+@settings(
+    max_examples=200, deadline=None, derandomize=True, database=None
+)  # same examples every run
+@given(
+    chunks=planted_chunks(),
+    scrubber=st.sampled_from(SCRUBBERS),
+    window=st.sampled_from([1, 3, 16, 1 << 16]),
+)
+def test_chunks_are_redacted_as_if_the_body_were_joined(
+    chunks: tuple[Chunk, ...], scrubber: Scrubber, window: int
+) -> None:
+    assert scrubber._pattern is not None
+    with mock.patch.object(streamsearch, "_WINDOW", window):
+        redacted = scrubber.chunks(chunks)
+
+    assert redacted == _joined_reference(scrubber._pattern, chunks)
+
+
+def test_a_key_cut_into_single_bytes_lands_in_its_first_chunk() -> None:
+    text = b"data: sk-" + b"A" * 40 + b" done"
+    chunks = tuple(Chunk(i / 100, text[i : i + 1]) for i in range(len(text)))
+
+    redacted = Redaction.off().adding(key_shapes=KEY_SHAPES[:1]).scrubber().chunks(chunks)
+
+    assert b"".join(c.data for c in redacted) == b"data: REDACTED done"
+    assert [c.data for c in redacted[6:50]] == [b"REDACTED"] + [b""] * 42 + [b" "]
+    assert [c.t for c in redacted] == [c.t for c in chunks]
+
+
+LOOKBEHIND_FIRST = (  # the key shapes as first written: the check before the first letter
+    r"(?<![A-Za-z0-9])sk-[A-Za-z0-9_\-]{16,}",
+    r"(?<![A-Za-z0-9])AIza[0-9A-Za-z_\-]{35}",
+    r"(?<![A-Za-z0-9])gsk_[A-Za-z0-9]{20,}",
+    r"(?<![A-Za-z0-9])hf_[A-Za-z0-9]{20,}",
+)
+
+
+@settings(
+    max_examples=300, deadline=None, derandomize=True, database=None
+)  # same examples every run
+@given(
+    text=st.lists(
+        st.sampled_from(["sk-", "AIza", "gsk_", "hf_", "s", "k", "-", " ", "x", "9", "_", "\n"])
+        | st.text(alphabet="aZ09_-", max_size=40),
+        max_size=30,
+    ).map(lambda parts: "".join(parts).encode())
+)
+def test_the_key_shapes_match_what_their_lookbehind_first_form_matches(text: bytes) -> None:
+    for (_, shape), first_written in zip(KEY_SHAPES, LOOKBEHIND_FIRST, strict=True):
+        found = [m.span() for m in re.finditer(shape.encode(), text)]
+        assert found == [m.span() for m in re.finditer(first_written.encode(), text)]
+    joined = b"|".join(shape.encode() for _, shape in KEY_SHAPES)
+    old = b"|".join(shape.encode() for shape in LOOKBEHIND_FIRST)
+    assert [m.span() for m in re.finditer(joined, text)] == [
+        m.span() for m in re.finditer(old, text)
+    ]

@@ -6,7 +6,8 @@ importer, fuzzed with hypothesis. Only `streamtest.CassetteError` ever escapes, 
   by one to three mutations: cut at a byte, a line deleted, duplicated, swapped or replaced, a
   JSON value replaced by one of the wrong type, an unknown or absurd version, huge, negative or
   non-finite offsets, invalid base64, 100,000-deep nesting, huge numbers, invalid UTF-8, a BOM,
-  CRLF, NUL bytes, or plain garbage. `load_cassette` returns a `Cassette` or raises a
+  CRLF, NUL bytes, or plain garbage. An offset below 0 or over 7 days, planted in a chunk, an
+  item or a response, is refused on its own line. `load_cassette` returns a `Cassette` or raises a
   `CassetteError` whose message holds ``path:LINE``, LINE within the file. Any valid cassette
   saved and loaded again is equal to itself.
 - Importer: vcrpy cassettes (YAML and JSON, SSE / NDJSON / gzip / binary bodies) broken the same
@@ -198,13 +199,18 @@ _SLOT = "\x00fuzz-slot\x00"  # a string no generated value holds, swapped for ra
 
 
 HOSTILE = st.sampled_from(HOSTILE_JSON) | JSON_VALUE.map(lambda v: json.dumps(v).encode())
+# Offsets JSON can hold but a replay cannot wait for: below 0, or beyond `fileformat.MAX_OFFSET`.
+HOSTILE_OFFSET = st.floats(max_value=0.0, exclude_max=True, allow_infinity=False) | st.floats(
+    min_value=fileformat.MAX_OFFSET, exclude_min=True, allow_infinity=False
+)
 
 
 @st.composite
 def _edit_value(draw: st.DrawFn, line: bytes, keys: tuple[str, ...]) -> bytes:
     """``line`` with one JSON value (one under ``keys`` if there is one) replaced by hostile raw
-    text or removed, or with a key added."""
-    raw = draw(HOSTILE)
+    text (for ``t``, often a hostile offset) or removed, or with a key added."""
+    offsets = HOSTILE_OFFSET.map(lambda t: json.dumps(t).encode())
+    raw = draw(offsets | HOSTILE if "t" in keys else HOSTILE)
     try:
         record = json.loads(line)
     except (ValueError, RecursionError):  # broken by an earlier mutation
@@ -333,6 +339,39 @@ def test_a_broken_cassette_loads_or_raises_cassette_error_with_its_line(
     path = workdir / "broken.jsonl"
     path.write_bytes(data)
     load_or_refuse(path)
+
+
+@st.composite
+def hostile_offset_cassettes(draw: st.DrawFn) -> tuple[bytes, int, float]:
+    """A valid cassette with one hostile offset planted in a chunk, an item or a response (where
+    it may have had none), and the number of that line."""
+    lines = fileformat.dumps(draw(cassettes()), recorded_with="fuzz").splitlines()
+    where = [n for n, line in enumerate(lines) if {"t", "response"} & json.loads(line).keys()]
+    if not where:  # nothing timed to break: add an object stream of one item
+        lines += [b'{"stream":{"name":"s"}}', b'{"t":0,"item":1}', b'{"end":"completed","items":1}']
+        where = [len(lines) - 2]
+    n, offset = draw(st.sampled_from(where)), draw(HOSTILE_OFFSET)
+    record = json.loads(lines[n])
+    record.get("response", record)["t"] = offset
+    lines[n] = json.dumps(record).encode()
+    return b"".join(line + b"\n" for line in lines), n + 1, offset
+
+
+@FUZZ
+@given(planted=hostile_offset_cassettes())
+def test_a_hostile_offset_is_refused_on_its_line(
+    planted: tuple[bytes, int, float], workdir: Path
+) -> None:
+    data, line, offset = planted
+    path = workdir / "offset.jsonl"
+    path.write_bytes(data)
+
+    with pytest.raises(streamtest.CassetteError) as caught:
+        streamtest.load_cassette(path)
+
+    assert caught.value.line == line
+    assert f'"t" is {offset!r}' in str(caught.value)
+    assert "from 0 to 604,800 (7 days)" in str(caught.value)
 
 
 HEAD = b'{"streamtest":1}\n'
