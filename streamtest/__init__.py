@@ -19,7 +19,8 @@ from ._core.errors import (
     UnmatchedRequestError,
     UnmatchedStreamError,
 )
-from ._core.faults import Cut, ErrorStatus, Fault, Rechunk, Stall, parse_fault
+from ._core.faults import Cut, ErrorStatus, Fault, Rechunk, Stall
+from ._core.faulttext import parse_fault
 from ._core.fileformat import FORMAT_VERSION
 from ._core.matching import BUILTIN_MATCHERS, DEFAULT_MATCH_ON, Matcher
 from ._core.model import (

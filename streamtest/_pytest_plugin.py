@@ -32,7 +32,7 @@ import pytest
 
 from ._core.clock import Timing
 from ._core.errors import UnmatchedRequestError, UnmatchedStreamError
-from ._core.faults import FAULT_HELP, FAULTS_VARIABLE, faults_of
+from ._core.faulttext import FAULT_HELP, FAULTS_VARIABLE, faults_of
 from ._core.model import Cassette
 from ._core.modes import RecordMode
 from ._session import use_cassette
@@ -66,7 +66,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         action="append",
         default=[],
         metavar="FAULT",
-        help=FAULT_HELP.replace("%", "%%")
+        help=FAULT_HELP
         + ", added to the faults of every cassette of the run (through STREAMTEST_FAULTS).",
     )
     parser.addini(

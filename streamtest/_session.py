@@ -23,7 +23,8 @@ from ._core.errors import (
     UnmatchedRequestError,
     UnmatchedStreamError,
 )
-from ._core.faults import Fault, Injector, environment_faults, faults_of
+from ._core.faults import Fault, Injector
+from ._core.faulttext import environment_faults, faults_of
 from ._core.matching import (
     DEFAULT_MATCH_ON,
     Matcher,

@@ -21,7 +21,7 @@ import openai
 import pytest
 
 import streamtest
-from streamtest._core.faults import FAULT_FORMS
+from streamtest._core.faulttext import FAULT_FORMS
 
 ROOT = Path(__file__).resolve().parents[1]
 CHAT = ROOT / "cassettes" / "quickstart-openai-chat.jsonl"  # 50 chunks, no tool call

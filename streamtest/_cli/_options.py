@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 
 from .._core.clock import Timing
-from .._core.faults import FAULT_HELP, Fault, parse_fault
+from .._core.faults import Fault
+from .._core.faulttext import FAULT_HELP, parse_fault
 
 
 def add_pacing(command: argparse.ArgumentParser) -> None:

@@ -16,7 +16,8 @@ from typing import Any
 
 from .._core.clock import RealClock, Timing
 from .._core.errors import UnmatchedRequestError
-from .._core.faults import Fault, faults_of
+from .._core.faults import Fault
+from .._core.faulttext import faults_of
 from .._core.matching import Matcher
 from .._core.model import Cassette, Request
 from .._wire.routing import Replay

@@ -18,7 +18,7 @@ import pytest
 import streamtest
 from fixtures.cli import STREAMTEST, run
 from fixtures.provider_server import ProviderServer, Scenario
-from streamtest._core.faults import FAULT_FORMS
+from streamtest._core.faulttext import FAULT_FORMS
 
 ROOT = Path(__file__).resolve().parents[2]
 QUICKSTART = ROOT / "cassettes" / "quickstart-openai-chat.jsonl"  # text with "—" and "ï"

@@ -19,7 +19,8 @@ from streamtest import (
     Stall,
     parse_fault,
 )
-from streamtest._core.faults import CUT_ERRORS, Injector, Shaped, faults_of, stall_plan
+from streamtest._core.faults import CUT_ERRORS, Injector, Shaped, stall_plan
+from streamtest._core.faulttext import faults_of
 
 OPENAI = Request("POST", "https://api.openai.com/v1/chat/completions")
 ANTHROPIC = Request("POST", "https://api.anthropic.com/v1/messages")
